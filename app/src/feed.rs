@@ -1,0 +1,198 @@
+//! The browser's end of the live run feed (`/api/feed`, SPEC §9.2).
+//!
+//! [`FeedState`] holds what the feed has told this tab, as signals any component can read. In the
+//! browser, one WebSocket per tab fills it: the server's `Hello` turns the indicator "live", each
+//! `Heartbeat` updates the time shown, and when the socket closes (server restart, network) the tab
+//! reconnects with exponential backoff (0.5 s doubling up to 10 s) without reloading the page. The
+//! server-rendered HTML always says "offline": only a connected, hydrated page can be live.
+
+use chrono::{DateTime, Utc};
+use engine::model::feed::{ActiveRun, FeedMessage};
+use leptos::prelude::*;
+
+/// The state of this tab's link to the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    Offline,
+    Connecting,
+    Live,
+}
+
+impl Link {
+    fn as_str(self) -> &'static str {
+        match self {
+            Link::Offline => "offline",
+            Link::Connecting => "connecting",
+            Link::Live => "live",
+        }
+    }
+}
+
+/// What the feed has told this tab so far.
+#[derive(Clone, Copy)]
+pub struct FeedState {
+    pub link: RwSignal<Link>,
+    pub last_heartbeat: RwSignal<Option<DateTime<Utc>>>,
+    pub server_version: RwSignal<Option<String>>,
+    pub active_run: RwSignal<Option<ActiveRun>>,
+    /// Sequence number of the newest message received.
+    pub seq: RwSignal<u64>,
+}
+
+impl FeedState {
+    /// Creates the state, puts it in the context for every page, and (in the browser) connects.
+    pub fn provide() -> FeedState {
+        let state = FeedState {
+            link: RwSignal::new(Link::Offline),
+            last_heartbeat: RwSignal::new(None),
+            server_version: RwSignal::new(None),
+            active_run: RwSignal::new(None),
+            seq: RwSignal::new(0),
+        };
+        provide_context(state);
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| client::start(state));
+        state
+    }
+
+    /// Applies one message from the server.
+    pub fn apply(&self, msg: FeedMessage) {
+        self.seq.set(msg.seq());
+        match msg {
+            FeedMessage::Hello {
+                version,
+                active_run,
+                ..
+            } => {
+                self.server_version.set(Some(version));
+                self.active_run.set(active_run);
+                self.link.set(Link::Live);
+            }
+            FeedMessage::Heartbeat { server_time, .. } => {
+                self.last_heartbeat.set(Some(server_time));
+            }
+        }
+    }
+}
+
+/// "offline" / "connecting" / "live", and the time of the last heartbeat.
+#[component]
+pub fn FeedIndicator(state: FeedState) -> impl IntoView {
+    let label = move || state.link.get().as_str();
+    let beat = move || match state.last_heartbeat.get() {
+        Some(t) => format!("heartbeat {}", clock_time(t)),
+        None => String::new(),
+    };
+    view! {
+        <span class="feed" role="status" aria-live="polite" data-state=label
+            title="Live connection to the server">
+            <span class="feed-dot" aria-hidden="true"></span>
+            <span class="feed-label">{label}</span>
+            <span class="feed-beat">{beat}</span>
+        </span>
+    }
+}
+
+/// A time as the browser's clock shows it (local zone); on the server, UTC.
+fn clock_time(t: DateTime<Utc>) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t.timestamp_millis() as f64));
+        String::from(date.to_locale_time_string("en-GB"))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        t.format("%H:%M:%S UTC").to_string()
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod client {
+    use super::{FeedState, Link};
+    use engine::model::feed::FeedMessage;
+    use std::cell::{Cell, RefCell};
+    use std::time::Duration;
+    use wasm_bindgen::{closure::Closure, JsCast};
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+    /// The open socket and the callbacks it calls; replaced on every reconnect.
+    struct Connection {
+        socket: WebSocket,
+        _on_message: Closure<dyn FnMut(MessageEvent)>,
+        _on_close: Closure<dyn FnMut(CloseEvent)>,
+    }
+
+    thread_local! {
+        static CONNECTION: RefCell<Option<Connection>> = const { RefCell::new(None) };
+        static FAILURES: Cell<u32> = const { Cell::new(0) };
+        static STARTED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub fn start(state: FeedState) {
+        if STARTED.with(|s| s.replace(true)) {
+            return;
+        }
+        connect(state);
+    }
+
+    fn feed_url() -> Option<String> {
+        let location = web_sys::window()?.location();
+        let scheme = if location.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
+        Some(format!("{scheme}://{}/api/feed", location.host().ok()?))
+    }
+
+    fn connect(state: FeedState) {
+        let Some(url) = feed_url() else { return };
+        let socket = match WebSocket::new(&url) {
+            Ok(s) => s,
+            Err(_) => return retry_later(state),
+        };
+        state.link.set(Link::Connecting);
+
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let Some(text) = ev.data().as_string() else {
+                return;
+            };
+            match serde_json::from_str::<FeedMessage>(&text) {
+                Ok(msg) => {
+                    if matches!(msg, FeedMessage::Hello { .. }) {
+                        FAILURES.with(|f| f.set(0));
+                    }
+                    state.apply(msg);
+                }
+                Err(e) => leptos::logging::warn!("feed: unreadable message: {e}"),
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
+            state.link.set(Link::Offline);
+            retry_later(state);
+        });
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        CONNECTION.with(|c| {
+            if let Some(old) = c.borrow_mut().replace(Connection {
+                socket,
+                _on_message: on_message,
+                _on_close: on_close,
+            }) {
+                old.socket.set_onclose(None);
+                let _ = old.socket.close();
+            }
+        });
+    }
+
+    /// Reconnects after 0.5 s, 1 s, 2 s, ... up to 10 s between attempts.
+    fn retry_later(state: FeedState) {
+        let failures = FAILURES.with(|f| {
+            let n = f.get();
+            f.set(n.saturating_add(1));
+            n
+        });
+        let delay_ms = (500u64 << failures.min(5)).min(10_000);
+        leptos::prelude::set_timeout(move || connect(state), Duration::from_millis(delay_ms));
+    }
+}

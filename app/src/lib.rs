@@ -1,0 +1,75 @@
+//! The Mnemosynce web app: the page shell, the routes and the components shared by every page.
+//!
+//! The same code renders on the server (feature `ssr`, inside the `mnemosynce` binary) and hydrates in
+//! the browser (feature `hydrate`, built to WASM by `frontend/`). Anything that only makes sense in a
+//! browser (the WebSocket feed, `localStorage`) sits behind `#[cfg(feature = "hydrate")]`.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+
+pub mod feed;
+pub mod pages;
+pub mod theme;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: header with navigation and the live-feed indicator, the routed page, the footer.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let feed = feed::FeedState::provide();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mnemosynce.css"/>
+        <Title text="Mnemosynce"/>
+        <Meta name="color-scheme" content="light dark"/>
+        <Link rel="icon" href="/favicon.ico"/>
+        <Router>
+            <header class="top">
+                <a class="brand" href="/">"Mnemosynce"</a>
+                <nav aria-label="Main">
+                    <A href="/">"Dashboard"</A>
+                    <A href="/history">"History"</A>
+                    <A href="/snapshots">"Snapshots"</A>
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="top-tools">
+                    <feed::FeedIndicator state=feed/>
+                    <theme::ThemeToggle/>
+                </div>
+            </header>
+            <main>
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Dashboard/>
+                    <Route path=path!("/history") view=pages::History/>
+                    <Route path=path!("/snapshots") view=pages::Snapshots/>
+                    <Route path=path!("/settings") view=pages::Settings/>
+                </Routes>
+            </main>
+            <footer class="bottom">
+                "Mnemosynce " {engine::model::VERSION}
+            </footer>
+        </Router>
+    }
+}

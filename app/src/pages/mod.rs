@@ -1,0 +1,65 @@
+//! The app's pages. Dashboard, History, Snapshots and Settings are frames for now; they fill in as
+//! the engine's features reach the web app.
+
+use leptos::prelude::*;
+
+/// Start page: the state of every task at a glance.
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    view! {
+        <section class="page">
+            <h1>"Dashboard"</h1>
+            <p class="empty">"No runs yet. Runs and their tasks will show here."</p>
+        </section>
+    }
+}
+
+/// Every run, newest first.
+#[component]
+pub fn History() -> impl IntoView {
+    view! {
+        <section class="page">
+            <h1>"History"</h1>
+            <p class="empty">"No runs recorded yet."</p>
+        </section>
+    }
+}
+
+/// The snapshots of each task.
+#[component]
+pub fn Snapshots() -> impl IntoView {
+    view! {
+        <section class="page">
+            <h1>"Snapshots"</h1>
+            <p class="empty">"No snapshots yet."</p>
+        </section>
+    }
+}
+
+/// Configuration, keys, connections, schedule and retention.
+#[component]
+pub fn Settings() -> impl IntoView {
+    view! {
+        <section class="page">
+            <h1>"Settings"</h1>
+            <p class="empty">"The configuration lives in backup_config.yml in the data directory."</p>
+        </section>
+    }
+}
+
+/// Any path that is not a page.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <section class="page">
+            <h1>"Not found"</h1>
+            <p>"There is no page here. " <a href="/">"Go to the dashboard"</a></p>
+        </section>
+    }
+}

@@ -1,0 +1,66 @@
+// Starts and stops extra `mnemosynce serve` processes for tests that need their own server (e.g. to
+// restart it). Each gets a free loopback port and a temporary data directory; stopping is by PID.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class TestServer {
+  child?: ChildProcess;
+  readonly dataDir: string;
+  constructor(readonly port: number) {
+    this.dataDir = mkdtempSync(join(tmpdir(), 'mnemosynce-e2e-'));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const bin = process.env.MNEMOSYNCE_BIN;
+    const root = process.env.MNEMOSYNCE_ROOT;
+    if (!bin || !root) throw new Error('MNEMOSYNCE_BIN and MNEMOSYNCE_ROOT must be set (scripts/test sets them)');
+    this.child = spawn(bin, ['serve', '--data', this.dataDir, '--addr', `127.0.0.1:${this.port}`], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      try {
+        if ((await fetch(`${this.url}/healthz`)).ok) return;
+      } catch {
+        /* not up yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`test server on port ${this.port} did not start`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    process.kill(child.pid, 'SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+    this.child = undefined;
+  }
+
+  cleanup(): void {
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

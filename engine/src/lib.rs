@@ -1,0 +1,29 @@
+//! The Mnemosynce backup engine.
+//!
+//! Everything that decides what happens to a user's data lives here, free of any web code, so the CLI,
+//! the web server and the tests all drive the very same functions.
+//!
+//! - [`model`] holds the domain types (configuration, statuses, run events, retention decisions, feed
+//!   messages). It compiles to wasm32 too: the browser client uses these exact types.
+//! - The rest (behind the default `native` feature) touches disks, processes and the database.
+
+pub mod model;
+
+#[cfg(feature = "native")]
+pub mod config;
+#[cfg(feature = "native")]
+pub mod data_dir;
+#[cfg(feature = "native")]
+pub mod history;
+#[cfg(feature = "native")]
+pub mod lock;
+#[cfg(feature = "native")]
+pub mod mirror;
+#[cfg(feature = "native")]
+pub mod retention;
+#[cfg(feature = "native")]
+pub mod run;
+#[cfg(feature = "native")]
+pub mod store;
+#[cfg(feature = "native")]
+pub mod transfer;

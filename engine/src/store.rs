@@ -1,0 +1,484 @@
+//! The snapshot store on disk (SPEC §3): `<dir_backup_local>/<task>/`.
+//!
+//! ```text
+//! <root>/<task>/
+//!     2026-11-26_020000/     a complete snapshot (plain folder; unchanged files hard-linked)
+//!     latest -> 2026-11-26_020000
+//!     .incomplete/           the transfer in progress, or an interrupted one
+//!     .resume/<n>/           earlier interrupted transfers, used as --link-dest when resuming
+//!     .pruning/<name>/       snapshots retention has pruned, waiting to be deleted
+//! ```
+//!
+//! The rules that keep data safe live here: a folder gets a snapshot name only once its content is
+//! complete and flushed to disk ([`TaskStore::promote`]); `latest` is swapped atomically; only folders
+//! whose names parse as snapshot names are ever pruned, and they leave the listing by an atomic rename
+//! before their files are deleted, so a crash never leaves a half-deleted folder under a snapshot name.
+//! Nothing else in the task folder is touched.
+
+use crate::model::snapshot::SnapshotName;
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Name of the folder a transfer writes into.
+pub const INCOMPLETE: &str = ".incomplete";
+/// Folder of earlier interrupted transfers.
+pub const RESUME: &str = ".resume";
+/// Folder of pruned snapshots waiting for deletion.
+pub const PRUNING: &str = ".pruning";
+/// The symlink to the newest complete snapshot.
+pub const LATEST: &str = "latest";
+/// rsync accepts at most 20 `--link-dest` folders; one is the newest snapshot.
+const MAX_RESUME: usize = 19;
+
+/// Why the store cannot take a snapshot, or an I/O step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store root {} does not exist — is the backup drive mounted? (Mnemosynce never creates it, so an unmounted drive cannot fill the system disk)", .0.display())]
+    RootMissing(PathBuf),
+    #[error("the store root {} is not a folder", .0.display())]
+    RootNotDir(PathBuf),
+    #[error("the store root {} is not writable: {source} (check its owner and mount options, e.g. a read-only mount)", path.display())]
+    NotWritable { path: PathBuf, source: io::Error },
+    #[error("the store root {} is on a filesystem without hard links ({source}); snapshots need hard links (use ext4, xfs, btrfs, zfs or a NAS share that supports them)", path.display())]
+    NoHardLinks { path: PathBuf, source: io::Error },
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks that the store root exists, is writable and supports hard links (SPEC §4.4), without
+/// creating it. Returns whether it also supports extended attributes.
+pub fn check_root(root: &Path) -> Result<bool, StoreError> {
+    let meta = match fs::metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(StoreError::RootMissing(root.into()))
+        }
+        Err(source) => {
+            return Err(StoreError::NotWritable {
+                path: root.into(),
+                source,
+            })
+        }
+    };
+    if !meta.is_dir() {
+        return Err(StoreError::RootNotDir(root.into()));
+    }
+    let probe = root.join(format!(".mnemosynce-probe-{}", std::process::id()));
+    let link = root.join(format!(".mnemosynce-probe-{}-link", std::process::id()));
+    let _ = fs::remove_file(&link);
+    fs::write(&probe, b"probe").map_err(|source| StoreError::NotWritable {
+        path: root.into(),
+        source,
+    })?;
+    let linked = fs::hard_link(&probe, &link);
+    let xattrs = supports_xattrs(&probe);
+    let _ = fs::remove_file(&link);
+    let _ = fs::remove_file(&probe);
+    linked.map_err(|source| StoreError::NoHardLinks {
+        path: root.into(),
+        source,
+    })?;
+    Ok(xattrs)
+}
+
+/// True when a `user.` extended attribute can be set on `file`.
+fn supports_xattrs(file: &Path) -> bool {
+    let Ok(c_path) = std::ffi::CString::new(file.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let name = c"user.mnemosynce.probe";
+    // SAFETY: both pointers are valid NUL-terminated strings and the value is a valid 1-byte buffer.
+    let rc = unsafe { libc::setxattr(c_path.as_ptr(), name.as_ptr(), b"1".as_ptr().cast(), 1, 0) };
+    rc == 0
+}
+
+/// One task's folder in the store.
+#[derive(Clone, Debug)]
+pub struct TaskStore {
+    dir: PathBuf,
+}
+
+impl TaskStore {
+    /// The folder of `task` under `root`. The task name must already be validated by the config.
+    pub fn new(root: &Path, task: &str) -> TaskStore {
+        TaskStore {
+            dir: root.join(task),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn incomplete(&self) -> PathBuf {
+        self.dir.join(INCOMPLETE)
+    }
+
+    pub fn snapshot_path(&self, name: &SnapshotName) -> PathBuf {
+        self.dir.join(name.to_string())
+    }
+
+    /// Creates the task folder (not the root) if it is missing.
+    pub fn ensure_dir(&self) -> Result<(), StoreError> {
+        match fs::create_dir(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(StoreError::Io {
+                what: "cannot create the task folder",
+                path: self.dir.clone(),
+                source: e,
+            }),
+        }
+    }
+
+    /// The snapshots in this task folder, oldest first. Only real folders (not symlinks) whose names
+    /// parse as snapshot names count. A missing task folder has no snapshots.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotName>, StoreError> {
+        self.snapshots_in(&self.dir)
+    }
+
+    /// The snapshots in any folder laid out like a task folder (e.g. a mirror's), oldest first.
+    pub fn snapshots_in(&self, dir: &Path) -> Result<Vec<SnapshotName>, StoreError> {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StoreError::Io {
+                    what: "cannot list the task folder",
+                    path: dir.to_path_buf(),
+                    source: e,
+                })
+            }
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_err("cannot list the task folder", dir))?;
+            let Some(name) = entry.file_name().to_str().and_then(SnapshotName::parse) else {
+                continue;
+            };
+            if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// The newest snapshot, if any.
+    pub fn newest(&self) -> Result<Option<SnapshotName>, StoreError> {
+        Ok(self.snapshots()?.pop())
+    }
+
+    /// Prepares `.incomplete/` for a transfer and returns the folders to pass as `--link-dest`
+    /// besides the newest snapshot. An interrupted transfer is kept: it moves to `.resume/<n>/` and
+    /// becomes a link source, so files it already holds are linked instead of transferred again,
+    /// while nothing in it (shared by hard link with older snapshots) is ever modified in place.
+    pub fn prepare_incomplete(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let incomplete = self.incomplete();
+        let resume = self.dir.join(RESUME);
+        if fs::symlink_metadata(&incomplete).is_ok() {
+            fs::create_dir_all(&resume).map_err(io_err("cannot create", &resume))?;
+            let next = self
+                .resume_dirs()?
+                .iter()
+                .filter_map(|(n, _)| n.checked_add(1))
+                .max()
+                .unwrap_or(1);
+            let target = resume.join(next.to_string());
+            fs::rename(&incomplete, &target)
+                .map_err(io_err("cannot move the interrupted transfer to", &target))?;
+        }
+        let mut dirs = self.resume_dirs()?;
+        // Newest first; drop the oldest beyond rsync's limit.
+        dirs.sort_by(|a, b| b.0.cmp(&a.0));
+        for (_, old) in dirs.iter().skip(MAX_RESUME) {
+            fs::remove_dir_all(old)
+                .map_err(io_err("cannot delete the old interrupted transfer", old))?;
+        }
+        fs::create_dir(&incomplete).map_err(io_err("cannot create", &incomplete))?;
+        Ok(dirs.into_iter().take(MAX_RESUME).map(|(_, p)| p).collect())
+    }
+
+    fn resume_dirs(&self) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+        let resume = self.dir.join(RESUME);
+        let entries = match fs::read_dir(&resume) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StoreError::Io {
+                    what: "cannot list",
+                    path: resume,
+                    source: e,
+                })
+            }
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            if let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                out.push((n, entry.path()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A free snapshot name for a snapshot taken at `now` (local time in the configured zone).
+    /// Names only move forward: if the clock is behind the newest snapshot (or the name is taken),
+    /// the name is one second after the newest, so `latest` and retention stay right.
+    /// Returns the name and whether the clock looked wrong.
+    pub fn next_name(
+        &self,
+        now: chrono::NaiveDateTime,
+    ) -> Result<(SnapshotName, bool), StoreError> {
+        let mut name = SnapshotName::at(now);
+        let mut clock_behind = false;
+        if let Some(newest) = self.newest()? {
+            if name <= newest {
+                clock_behind =
+                    name.local_time() + chrono::Duration::seconds(1) < newest.local_time();
+                name = newest.next_second();
+            }
+        }
+        while fs::symlink_metadata(self.snapshot_path(&name)).is_ok() {
+            name = name.next_second();
+        }
+        Ok((name, clock_behind))
+    }
+
+    /// Turns the finished `.incomplete/` into snapshot `name`: flush its data to disk, rename it,
+    /// flush the task folder, point `latest` at it, and drop the resume folders.
+    pub fn promote(&self, name: &SnapshotName) -> Result<PathBuf, StoreError> {
+        let incomplete = self.incomplete();
+        sync_filesystem(&incomplete)
+            .map_err(io_err("cannot flush the snapshot to disk", &incomplete))?;
+        let target = self.snapshot_path(name);
+        if fs::symlink_metadata(&target).is_ok() {
+            return Err(StoreError::Io {
+                what: "refusing to overwrite the existing snapshot",
+                path: target,
+                source: io::Error::from(io::ErrorKind::AlreadyExists),
+            });
+        }
+        fs::rename(&incomplete, &target)
+            .map_err(io_err("cannot rename the finished snapshot to", &target))?;
+        fsync_dir(&self.dir).map_err(io_err("cannot flush", &self.dir))?;
+        self.point_latest_to_newest()?;
+        let resume = self.dir.join(RESUME);
+        if resume.exists() {
+            fs::remove_dir_all(&resume).map_err(io_err("cannot delete", &resume))?;
+        }
+        Ok(target)
+    }
+
+    /// Points `latest` at the newest snapshot (atomically: a new symlink renamed over the old one).
+    /// Without snapshots, `latest` is left as it is.
+    pub fn point_latest_to_newest(&self) -> Result<(), StoreError> {
+        let Some(newest) = self.newest()? else {
+            return Ok(());
+        };
+        let latest = self.dir.join(LATEST);
+        if let Ok(meta) = fs::symlink_metadata(&latest) {
+            if !meta.file_type().is_symlink() {
+                // Something of the user's is called `latest`: never touch it.
+                return Ok(());
+            }
+            if fs::read_link(&latest).ok().as_deref() == Some(Path::new(&newest.to_string())) {
+                return Ok(());
+            }
+        }
+        let tmp = self.dir.join(".latest.tmp");
+        let _ = fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(newest.to_string(), &tmp)
+            .map_err(io_err("cannot create", &tmp))?;
+        fs::rename(&tmp, &latest).map_err(io_err("cannot replace", &latest))?;
+        fsync_dir(&self.dir).map_err(io_err("cannot flush", &self.dir))
+    }
+
+    /// Moves pruned snapshots out of the listing into `.pruning/` (one atomic rename each).
+    /// Only names that parse as snapshot names are accepted; anything else is refused.
+    pub fn retire(&self, name: &SnapshotName) -> Result<(), StoreError> {
+        let from = self.snapshot_path(name);
+        let pruning = self.dir.join(PRUNING);
+        fs::create_dir_all(&pruning).map_err(io_err("cannot create", &pruning))?;
+        let to = pruning.join(name.to_string());
+        if fs::symlink_metadata(&to).is_ok() {
+            fs::remove_dir_all(&to).map_err(io_err("cannot delete", &to))?;
+        }
+        fs::rename(&from, &to).map_err(io_err("cannot move the pruned snapshot", &from))?;
+        Ok(())
+    }
+
+    /// The retired snapshots waiting to be deleted.
+    pub fn retired(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(self.dir.join(PRUNING)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(SnapshotName::parse)
+                    .is_some()
+            })
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// True when `path` (a source folder or snapshot) is missing or has no entries.
+    pub fn is_empty_dir(path: &Path) -> bool {
+        match fs::read_dir(path) {
+            Ok(mut it) => it.next().is_none(),
+            Err(_) => true,
+        }
+    }
+}
+
+/// Flushes the whole filesystem that holds `path` (`syncfs`): the cheapest way to make sure every
+/// file of a fresh snapshot is on disk before it gets its final name.
+fn sync_filesystem(path: &Path) -> io::Result<()> {
+    let dir = fs::File::open(path)?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the duration of the call.
+    let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Makes a rename inside `dir` durable.
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// True when a file name is one Mnemosynce manages in a task folder (snapshots and its own dot
+/// folders); used to keep everything else out of deletions.
+pub fn is_managed_name(name: &OsStr) -> bool {
+    let s = name.to_str().unwrap_or("");
+    SnapshotName::parse(s).is_some() || matches!(s, INCOMPLETE | RESUME | PRUNING | LATEST)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> SnapshotName {
+        SnapshotName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn only_snapshot_named_folders_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TaskStore::new(dir.path(), "t");
+        store.ensure_dir().unwrap();
+        for d in [
+            "2026-11-26_020000",
+            "2026-11-25",
+            "notes",
+            ".incomplete",
+            "2026-11-27_020000.old",
+        ] {
+            fs::create_dir(store.dir().join(d)).unwrap();
+        }
+        fs::write(
+            store.dir().join("2026-11-28_020000"),
+            b"a file, not a folder",
+        )
+        .unwrap();
+        assert_eq!(
+            store.snapshots().unwrap(),
+            vec![name("2026-11-25"), name("2026-11-26_020000")]
+        );
+    }
+
+    #[test]
+    fn names_never_go_backwards_or_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TaskStore::new(dir.path(), "t");
+        store.ensure_dir().unwrap();
+        fs::create_dir(store.dir().join("2026-11-26_020000")).unwrap();
+        let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let (n, behind) = store.next_name(at("2026-11-26 02:00:00")).unwrap();
+        assert_eq!(
+            (n.to_string().as_str(), behind),
+            ("2026-11-26_020001", false)
+        );
+        let (n, behind) = store.next_name(at("2020-01-01 00:00:00")).unwrap();
+        assert_eq!(
+            (n.to_string().as_str(), behind),
+            ("2026-11-26_020001", true)
+        );
+        let (n, _) = store.next_name(at("2026-11-27 02:00:00")).unwrap();
+        assert_eq!(n.to_string(), "2026-11-27_020000");
+    }
+
+    #[test]
+    fn promote_renames_and_points_latest_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TaskStore::new(dir.path(), "t");
+        store.ensure_dir().unwrap();
+        assert!(store.prepare_incomplete().unwrap().is_empty());
+        fs::write(store.incomplete().join("f"), b"x").unwrap();
+        store.promote(&name("2026-11-26_020000")).unwrap();
+        assert_eq!(
+            fs::read_link(store.dir().join("latest")).unwrap(),
+            Path::new("2026-11-26_020000")
+        );
+        assert!(!store.incomplete().exists());
+        store.prepare_incomplete().unwrap();
+        assert!(store.promote(&name("2026-11-26_020000")).is_err());
+        assert_eq!(
+            fs::read(store.dir().join("2026-11-26_020000/f")).unwrap(),
+            b"x"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_transfer_becomes_a_link_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TaskStore::new(dir.path(), "t");
+        store.ensure_dir().unwrap();
+        store.prepare_incomplete().unwrap();
+        fs::write(store.incomplete().join("half"), b"x").unwrap();
+        let dests = store.prepare_incomplete().unwrap();
+        assert_eq!(dests.len(), 1);
+        assert_eq!(fs::read(dests[0].join("half")).unwrap(), b"x");
+        assert!(TaskStore::is_empty_dir(&store.incomplete()));
+    }
+
+    #[test]
+    fn the_store_guard_refuses_a_missing_root_and_never_creates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("unmounted");
+        assert!(matches!(check_root(&root), Err(StoreError::RootMissing(_))));
+        assert!(!root.exists());
+        check_root(dir.path()).unwrap();
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "probe files left behind"
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! The command line (clap): global options and one function per subcommand.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Mnemosynce: dated hard-link snapshots of your folders, pruned, mirrored and reported.
+#[derive(Parser, Debug)]
+#[command(name = "mnemosynce", version, about)]
+pub struct Cli {
+    /// The data directory: configuration, database, keys, logs.
+    #[arg(long, global = true, env = "MNEMOSYNCE_DATA", default_value = "data")]
+    pub data: PathBuf,
+
+    /// The configuration file [default: <data>/backup_config.yml].
+    #[arg(long, global = true, env = "MNEMOSYNCE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on the console.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web app (with the engine and the scheduler).
+    Serve(ServeArgs),
+    /// Run the backup now, in the foreground. Exit code: 0 success, 1 warning, 2 failure,
+    /// 3 configuration error, 4 another run is active.
+    Run(RunArgs),
+    /// Check the configuration and print every problem with its line and column.
+    Check,
+    /// Show what retention would keep and prune, and why.
+    Plan(PlanArgs),
+    /// List the snapshots.
+    Snapshots(SnapshotsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Run only this task (repeatable); default: all, in config order.
+    #[arg(long = "task", value_name = "NAME")]
+    pub tasks: Vec<String>,
+    /// Show what would be copied and pruned; change nothing and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// Only this task.
+    #[arg(long, value_name = "NAME")]
+    pub task: Option<String>,
+    /// Print one JSON array: {task, name, keep, reasons} per snapshot.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SnapshotsArgs {
+    /// Only this task.
+    #[arg(long, value_name = "NAME")]
+    pub task: Option<String>,
+    /// Print one JSON array: {task, name, time, status, pinned} per snapshot.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MNEMOSYNCE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// The built site (WASM, JS, CSS, icons) [default: as configured at build, target/site].
+    #[arg(long, env = "MNEMOSYNCE_SITE")]
+    pub site: Option<PathBuf>,
+}
+
+impl Cli {
+    /// The configuration file in force.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.data.join("backup_config.yml"))
+    }
+}
+
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    match &cli.command {
+        Command::Serve(args) => match crate::serve::serve(&cli, args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Run(args) => crate::commands::run(&cli, args).await,
+        Command::Check => crate::commands::check(&cli),
+        Command::Plan(args) => crate::commands::plan(&cli, args).await,
+        Command::Snapshots(args) => crate::commands::snapshots(&cli, args).await,
+    }
+}

@@ -1,0 +1,29 @@
+//! `mnemosynce`: the one binary of Mnemosynce.
+//!
+//! `serve` runs the web app with the engine; the other subcommands drive the engine from a terminal.
+//! See `cli.rs` for the options and SPEC §10 for the contract.
+
+mod cli;
+mod commands;
+mod feed;
+mod logging;
+mod serve;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(cli::dispatch(cli))
+}

@@ -1,0 +1,141 @@
+//! `mnemosynce serve`: the axum server around the Leptos app.
+//!
+//! Routes: `/healthz` (no auth), `/api/feed` (the live WebSocket, see `feed.rs`), the Leptos pages, and
+//! as fallback the static files of the built site (`target/site`: WASM, JS, CSS, icons). SIGTERM or
+//! Ctrl-C stops accepting connections, closes the feeds and returns.
+
+use crate::cli::{Cli, ServeArgs};
+use crate::feed::FeedHub;
+use app::{shell, App};
+use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub started: Instant,
+    pub feed: Arc<FeedHub>,
+    pub shutdown: CancellationToken,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot read the site configuration: {0}")]
+    Config(String),
+    #[error("cannot create the data directory {}: {source} (pass another one with --data DIR)", path.display())]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot listen on {0}: {1} (is another server running there? pick another with --addr)"
+    )]
+    Bind(std::net::SocketAddr, std::io::Error),
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&cli.data).map_err(|source| ServeError::DataDir {
+        path: cli.data.clone(),
+        source,
+    })?;
+
+    let conf = get_configuration(None).map_err(|e| ServeError::Config(e.to_string()))?;
+    let mut leptos_options = conf.leptos_options;
+    leptos_options.site_addr = args.addr;
+    if let Some(site) = &args.site {
+        leptos_options.site_root = site.to_string_lossy().into();
+    }
+
+    let shutdown = CancellationToken::new();
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        started: Instant::now(),
+        feed: Arc::new(FeedHub::new()),
+        shutdown: shutdown.clone(),
+    };
+    let app = router(state);
+
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| ServeError::Bind(args.addr, e))?;
+    let local = listener.local_addr().map_err(ServeError::Serve)?;
+    tracing::info!(addr = %local, data = %cli.data.display(), site = %leptos_options.site_root, "serving on http://{local}");
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    })
+    .await
+    .map_err(ServeError::Serve)
+}
+
+/// The router, separate from `serve` so tests can drive it without a socket.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/feed", get(crate::feed::upgrade))
+        .leptos_routes(&state, routes, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 with the version and uptime; no session needed.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": engine::model::VERSION,
+        "uptime_seconds": state.started.elapsed().as_secs(),
+    }))
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
