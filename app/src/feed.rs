@@ -110,6 +110,7 @@ fn clock_time(t: DateTime<Utc>) -> String {
 mod client {
     use super::{FeedState, Link};
     use engine::model::feed::FeedMessage;
+    use leptos::prelude::Set;
     use std::cell::{Cell, RefCell};
     use std::time::Duration;
     use wasm_bindgen::{closure::Closure, JsCast};
