@@ -32,10 +32,10 @@ export class TestServer {
 
   async start(): Promise<void> {
     const bin = process.env.MNEMOSYNCE_BIN;
-    const root = process.env.MNEMOSYNCE_ROOT;
-    if (!bin || !root) throw new Error('MNEMOSYNCE_BIN and MNEMOSYNCE_ROOT must be set (scripts/test sets them)');
+    if (!bin) throw new Error('MNEMOSYNCE_BIN must be set (scripts/test sets it)');
     this.child = spawn(bin, ['serve', '--data', this.dataDir, '--addr', `127.0.0.1:${this.port}`], {
-      cwd: root,
+      // Not the checkout: the binary must find its site folder from anywhere.
+      cwd: this.dataDir,
       stdio: 'ignore',
     });
     const deadline = Date.now() + 20_000;

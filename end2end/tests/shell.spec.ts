@@ -59,9 +59,12 @@ test('after hydration the theme toggle works and the feed goes live with heartbe
 
 test('the feed reconnects by itself after the server restarts', async ({ page }) => {
   const server = new TestServer(await freePort());
+  const problems = watchForProblems(page);
   try {
     await server.start();
     await page.goto(server.url + '/');
+    // Started from another working directory, the server still serves its CSS and WASM.
+    expect(problems).toEqual([]);
     const feed = page.locator('.feed');
     await expect(feed).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
 

@@ -7,6 +7,7 @@
 //!    wipe the mirror;
 //! 2. a snapshot that exists only on the mirror may be deleted only if the retention policy would
 //!    prune it; otherwise the step refuses and names the snapshots.
+//!
 //! Only snapshot-named folders and `latest` at the top of the mirror's task folder are subject to
 //! `--delete`; anything else there is protected, and Mnemosynce's own working folders are excluded.
 

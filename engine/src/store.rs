@@ -205,7 +205,7 @@ impl TaskStore {
         }
         let mut dirs = self.resume_dirs()?;
         // Newest first; drop the oldest beyond rsync's limit.
-        dirs.sort_by(|a, b| b.0.cmp(&a.0));
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
         for (_, old) in dirs.iter().skip(MAX_RESUME) {
             fs::remove_dir_all(old)
                 .map_err(io_err("cannot delete the old interrupted transfer", old))?;

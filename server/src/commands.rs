@@ -225,10 +225,8 @@ impl Printer {
                 tasks.len(),
                 tasks.join(", ")
             )),
-            RunEvent::StepStarted { task, step, .. } => {
-                if !self.tty {
-                    self.say(&format!("{task}: {step} ..."));
-                }
+            RunEvent::StepStarted { task, step, .. } if !self.tty => {
+                self.say(&format!("{task}: {step} ..."))
             }
             RunEvent::StepFinished {
                 task,

@@ -58,9 +58,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     let conf = get_configuration(None).map_err(|e| ServeError::Config(e.to_string()))?;
     let mut leptos_options = conf.leptos_options;
     leptos_options.site_addr = args.addr;
-    if let Some(site) = &args.site {
-        leptos_options.site_root = site.to_string_lossy().into();
-    }
+    leptos_options.site_root = site_root(args.site.as_deref(), &leptos_options.site_root).into();
 
     let shutdown = CancellationToken::new();
     let state = AppState {
@@ -88,6 +86,34 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     })
     .await
     .map_err(ServeError::Serve)
+}
+
+/// The folder of the built site: `--site`, else the configured one (`target/site`) if it exists
+/// relative to the working directory, else `site/` beside the binary's folder (so
+/// `target/release/mnemosynce` finds `target/site` from any working directory).
+fn site_root(flag: Option<&std::path::Path>, configured: &str) -> String {
+    if let Some(site) = flag {
+        return site.to_string_lossy().into_owned();
+    }
+    let configured_path = std::path::Path::new(configured);
+    if configured_path.is_absolute() || configured_path.is_dir() {
+        return configured.to_string();
+    }
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("site")))
+        .filter(|p| p.is_dir());
+    match beside_binary {
+        Some(p) => p.to_string_lossy().into_owned(),
+        None => {
+            tracing::warn!(
+                site = configured,
+                "the built site (WASM, JS, CSS) is not there: pages render but will not come alive; \
+                 build it with `cargo leptos build --release` or pass --site DIR"
+            );
+            configured.to_string()
+        }
+    }
 }
 
 /// The router, separate from `serve` so tests can drive it without a socket.

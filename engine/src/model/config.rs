@@ -176,17 +176,27 @@ impl std::str::FromStr for Endpoint {
             let (user, hostport) = authority.split_once('@').ok_or_else(|| {
                 EndpointError("an ssh:// address needs a user: ssh://user@host:port/path".into())
             })?;
-            let (host, port) = match hostport.rsplit_once(':') {
-                Some((h, p)) if !h.ends_with(':') && !(h.starts_with('[') && !h.ends_with(']')) => {
-                    let port: u16 = p.parse().map_err(|_| {
-                        EndpointError(format!("the port {p:?} is not a number from 1 to 65535"))
-                    })?;
-                    if port == 0 {
-                        return Err(EndpointError("the port must be from 1 to 65535".into()));
+            // `host`, `host:port`, `[v6]` or `[v6]:port`.
+            let (host, port_text) =
+                if let Some(end) = hostport.find(']').filter(|_| hostport.starts_with('[')) {
+                    let (h, rest) = hostport.split_at(end + 1);
+                    (h, rest.strip_prefix(':'))
+                } else {
+                    match hostport.rsplit_once(':') {
+                        Some((h, p)) => (h, Some(p)),
+                        None => (hostport, None),
                     }
-                    (h, Some(port))
-                }
-                _ => (hostport, None),
+                };
+            let port = match port_text {
+                None => None,
+                Some(p) => match p.parse::<u16>() {
+                    Ok(port) if port > 0 => Some(port),
+                    _ => {
+                        return Err(EndpointError(format!(
+                            "the port {p:?} is not a number from 1 to 65535"
+                        )))
+                    }
+                },
             };
             check_ssh_word("user", user)?;
             check_ssh_word("host", host)?;
@@ -586,6 +596,10 @@ mod tests {
             ("nas.lan", Some(2222), "/volume1/backup")
         );
         assert_eq!(e.to_string(), "ssh://bob@nas.lan:2222/volume1/backup");
+        let Endpoint::Ssh(e) = "ssh://bob@[::1]:2222/b".parse::<Endpoint>().unwrap() else {
+            panic!("not ssh")
+        };
+        assert_eq!((e.host.as_str(), e.port), ("[::1]", Some(2222)));
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub enum FeedMessage {
         /// The server's version (`model::VERSION` on the server side).
         version: String,
         server_time: DateTime<Utc>,
-        /// Sequence number of this message; later messages count up from here.
+        /// Sequence number of the newest event the server has published; the events that follow
+        /// count up from here, so a client can tell when it missed some.
         seq: u64,
         /// The run in progress, if any.
         active_run: Option<ActiveRun>,
@@ -26,7 +27,7 @@ pub enum FeedMessage {
 }
 
 impl FeedMessage {
-    /// The message's sequence number.
+    /// The sequence number the message carries.
     pub fn seq(&self) -> u64 {
         match self {
             FeedMessage::Hello { seq, .. } | FeedMessage::Heartbeat { seq, .. } => *seq,
