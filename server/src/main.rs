@@ -13,6 +13,15 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Leptos reads the name of the WASM/JS bundle from LEPTOS_OUTPUT_NAME (set by cargo-leptos at
+    // build time and by `cargo leptos watch` at run time). A plain `cargo build` has neither, so set it
+    // here, while the process is still single-threaded.
+    if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
+        std::env::set_var(
+            "LEPTOS_OUTPUT_NAME",
+            option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("mnemosynce"),
+        );
+    }
     let cli = cli::Cli::parse();
     logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -5,7 +5,9 @@
 //! folder under a snapshot name, a stray rsync or a stale lock.
 //!
 //! Every process a test starts is killed by PID when the test ends, also when it fails: [`Proc`] kills
-//! its child on drop, and [`Fixture`] kills whatever process still mentions its temporary folder.
+//! its child on drop, and [`Fixture`] kills whatever process still mentions its temporary folder. The
+//! crash test makes this test process a child subreaper (process-wide), so that an rsync whose
+//! `mnemosynce` was killed becomes its child and the way it ended can be checked.
 
 use engine::history::{History, RunFilter, RunRow};
 use engine::model::Status;
@@ -309,6 +311,67 @@ fn processes_mentioning(needle: &str) -> Vec<(i32, String)> {
     found
 }
 
+/// Makes this test process the reaper of its orphaned descendants (`PR_SET_CHILD_SUBREAPER`), so
+/// the crash test can see how an rsync whose `mnemosynce` was killed ends. Process-wide and for good;
+/// harmless to the other tests, which leave no orphans.
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a plain prctl with integer arguments.
+        let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        assert_eq!(rc, 0, "prctl(PR_SET_CHILD_SUBREAPER) failed");
+    });
+}
+
+/// The parent PID of a process, from `/proc/PID/stat`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Waits (at most `limit`) for `pid`, a child of this process, and returns how it ended.
+fn reap(pid: i32, limit: Duration) -> Result<ExitStatus, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut raw = 0;
+        // SAFETY: waitpid on one given PID with a valid status pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut raw, libc::WNOHANG) };
+        if rc == pid {
+            return Ok(ExitStatus::from_raw(raw));
+        }
+        if rc < 0 {
+            return Err(format!(
+                "cannot wait for it: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("still runs {limit:?} after its parent was killed"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reaps the rsync helpers that ended as orphans of this (subreaper) process.
+fn reap_zombie_rsyncs() {
+    let me = std::process::id() as i32;
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let comm = fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        if comm.trim() == "rsync" && parent_of(pid) == Some(me) {
+            let mut raw = 0;
+            // SAFETY: waitpid on one given PID, our child, with a valid status pointer.
+            unsafe { libc::waitpid(pid, &mut raw, libc::WNOHANG) };
+        }
+    }
+}
+
 /// True for `YYYY-MM-DD_HHMMSS`.
 fn is_snapshot_name(name: &str) -> bool {
     let b = name.as_bytes();
@@ -335,8 +398,8 @@ fn snapshot_dirs(task_dir: &Path) -> Vec<String> {
     names
 }
 
-/// The latest run in the data directory's history.
-fn latest_run(data: &Path) -> RunRow {
+/// The newest `limit` runs in the data directory's history, newest first.
+fn recorded_runs(data: &Path, limit: u32) -> Vec<RunRow> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -345,14 +408,22 @@ fn latest_run(data: &Path) -> RunRow {
         let history = History::open(&data.join("mnemosynce.db")).await.unwrap();
         let runs = history
             .runs(&RunFilter {
-                limit: 1,
+                limit,
                 ..Default::default()
             })
             .await
             .unwrap();
         history.pool().close().await;
-        runs.into_iter().next().expect("no run is recorded")
+        runs
     })
+}
+
+/// The latest run in the data directory's history.
+fn latest_run(data: &Path) -> RunRow {
+    recorded_runs(data, 1)
+        .into_iter()
+        .next()
+        .expect("no run is recorded")
 }
 
 /// One entry of a tree, by relative path.
@@ -932,6 +1003,8 @@ fn sigkill_at_any_moment_never_leaves_an_incomplete_snapshot_a_stray_rsync_or_a_
     );
 
     let needle = format!("{}/", f.root.display());
+    become_subreaper();
+    let mut orphans: BTreeMap<String, usize> = BTreeMap::new();
     let (mut interrupted, mut completed, mut attempts) = (0, 0, 0);
     // Kill moments are spread evenly over [0, duration of a run): each round of ten takes one random
     // moment in each tenth, in random order.
@@ -980,7 +1053,26 @@ fn sigkill_at_any_moment_never_leaves_an_incomplete_snapshot_a_stray_rsync_or_a_
             "{what}: refused by a stale lock: {r:?}"
         );
 
-        // (a) No rsync (nor anything else working on this folder) outlives its killed parent.
+        // (a) No rsync (nor anything else working on this folder) outlives its killed parent. This
+        // process is the subreaper, so the rsync the killed run had started is now our child: it
+        // must end because it was told to (SIGTERM from PR_SET_PDEATHSIG: rsync exits 20), not run
+        // on to the end of its transfer (0, 23, 24). On a source this small, an rsync left to
+        // itself would also be gone within 5 s, so waiting alone would not tell.
+        let me = std::process::id() as i32;
+        // Only those whose parent was the killed run: rsync's own helpers are stopped by rsync.
+        let direct: Vec<(i32, String)> = processes_mentioning(&needle)
+            .into_iter()
+            .filter(|(pid, _)| parent_of(*pid) == Some(me))
+            .collect();
+        for (pid, cmdline) in direct {
+            let status = reap(pid, Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("{what}: orphaned process {pid} ({cmdline}): {e}"));
+            assert!(
+                !matches!(status.code(), Some(0 | 23 | 24)),
+                "{what}: {cmdline} (pid {pid}) ran on to the end of its transfer after its parent was killed ({status})"
+            );
+            *orphans.entry(status.to_string()).or_default() += 1;
+        }
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let left = processes_mentioning(&needle);
@@ -993,6 +1085,7 @@ fn sigkill_at_any_moment_never_leaves_an_incomplete_snapshot_a_stray_rsync_or_a_
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+        reap_zombie_rsyncs();
 
         // (b) Every folder with a snapshot name is complete; `latest`, if there, is one of them.
         let snaps = f.snapshots();
@@ -1028,8 +1121,16 @@ fn sigkill_at_any_moment_never_leaves_an_incomplete_snapshot_a_stray_rsync_or_a_
     let list = r.json();
     assert_eq!(list.len(), snaps.len(), "{r:?}");
     assert!(list.iter().all(|s| s["status"] == "complete"), "{r:?}");
+    // The history shows the killed runs as ended (failed), none as still running.
+    let runs = recorded_runs(&f.data, 500);
+    assert_eq!(runs[0].status, Status::Success, "{:?}", runs[0]);
+    let stuck: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status == Status::Running)
+        .collect();
+    assert!(stuck.is_empty(), "runs left `running`: {stuck:?}");
     eprintln!(
-        "crash test: {attempts} kills, {interrupted} hit a running process, {completed} came after the run had finished; {} snapshots, all complete",
+        "crash test: {attempts} kills, {interrupted} hit a running process, {completed} came after the run had finished; {} snapshots, all complete; orphaned rsyncs: {orphans:?}",
         snaps.len()
     );
 }

@@ -196,11 +196,16 @@ pub async fn run_rsync(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    let parent = std::process::id();
+    // SAFETY: prctl and getppid are async-signal-safe and touch no memory of the parent.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            // If Mnemosynce died before the line above, no signal will come: do not start at all.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::other("the parent process is gone"));
             }
             Ok(())
         });
