@@ -11,7 +11,8 @@ methods, alternating within each round so that cache state and background load h
 
 Each round first measures an unchanged tree, then changes 1 % of the files (the same change for all
 methods) and measures again. Medians and ratios against rsync-bare are printed. Old snapshots are
-deleted between measurements, outside the timed part.
+deleted between measurements, outside the timed part, and the filesystem is synced before each
+measurement so no method pays for another's pending writes.
 """
 import argparse
 import json
@@ -144,6 +145,9 @@ def main():
                     mutate(paths, rnd)
                 for name in order:
                     m = methods[name]
+                    # Start every measurement with nothing left to flush (mnemosynce flushes its
+                    # snapshot with syncfs, which would otherwise also pay for the last trim).
+                    os.sync()
                     results[(name, scenario)].append(m.run(src))
                     m.trim()
             line = ", ".join(f"{n} {results[(n, 'unchanged')][-1]:.2f}s/{results[(n, '1% changed')][-1]:.2f}s" for n in order)
