@@ -45,6 +45,11 @@ impl DataDir {
         self.logs().join(run_id.to_string())
     }
 
+    /// `ssh/`: the app's key pairs and `known_hosts`.
+    pub fn ssh(&self) -> crate::ssh::SshDir {
+        crate::ssh::SshDir::new(self.root.join("ssh"))
+    }
+
     /// Creates the data directory (and its parents) if missing.
     pub fn create(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.root)

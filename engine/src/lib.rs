@@ -24,6 +24,8 @@ pub mod retention;
 #[cfg(feature = "native")]
 pub mod run;
 #[cfg(feature = "native")]
+pub mod ssh;
+#[cfg(feature = "native")]
 pub mod store;
 #[cfg(feature = "native")]
 pub mod transfer;

@@ -11,8 +11,9 @@
 //! Only snapshot-named folders and `latest` at the top of the mirror's task folder are subject to
 //! `--delete`; anything else there is protected, and Mnemosynce's own working folders are excluded.
 
-use crate::model::config::Endpoint;
+use crate::model::config::{Endpoint, SshEndpoint};
 use crate::model::snapshot::SnapshotName;
+use crate::ssh::{list_remote, rsync_remote_arg, RemoteError, SshDir};
 use crate::store::{TaskStore, INCOMPLETE, PRUNING, RESUME};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -42,22 +43,29 @@ pub fn filter_args() -> Vec<OsString> {
 pub enum MirrorTarget {
     /// A local folder (e.g. a mounted NAS): `<root>/<task>`.
     Local { root: PathBuf, task_dir: PathBuf },
+    /// A folder on another machine: `<endpoint path>/<task>` over SSH.
+    Ssh { endpoint: SshEndpoint, task: String },
 }
 
 impl MirrorTarget {
-    /// Resolves the target for `task`, or says why it cannot be used.
-    pub fn for_task(remote: &Endpoint, task: &str) -> Result<MirrorTarget, String> {
+    /// The target for `task` (a validated task name).
+    pub fn for_task(remote: &Endpoint, task: &str) -> MirrorTarget {
         match remote {
-            Endpoint::Local(root) => Ok(MirrorTarget::Local { root: root.clone(), task_dir: root.join(task) }),
-            Endpoint::Ssh(e) => Err(format!(
-                "mirroring over SSH ({e}) is not supported by this version yet; use a mounted folder for now"
-            )),
+            Endpoint::Local(root) => MirrorTarget::Local {
+                root: root.clone(),
+                task_dir: root.join(task),
+            },
+            Endpoint::Ssh(e) => MirrorTarget::Ssh {
+                endpoint: e.clone(),
+                task: task.to_string(),
+            },
         }
     }
 
-    /// Checks the target is there (never creates its root: an unmounted NAS must not be filled on
-    /// the local disk) and creates the task folder in it.
-    pub fn prepare(&self) -> Result<(), String> {
+    /// Checks the target's root is there. Its root is never created: an unmounted NAS must not be
+    /// filled on the local disk, and a typo must not scatter folders on a remote machine. A local
+    /// task folder is created here; a remote one by rsync.
+    pub async fn prepare(&self, ssh: &SshDir) -> Result<(), String> {
         match self {
             MirrorTarget::Local { root, task_dir } => {
                 if !root.is_dir() {
@@ -69,26 +77,54 @@ impl MirrorTarget {
                 std::fs::create_dir_all(task_dir)
                     .map_err(|e| format!("cannot create {} on the mirror: {e}", task_dir.display()))
             }
+            MirrorTarget::Ssh { endpoint, .. } => match list_remote(ssh, endpoint, None).await {
+                Ok(_) => Ok(()),
+                Err(RemoteError::Missing) => Err(format!(
+                    "the mirror folder {} does not exist on {} — create it there (Mnemosynce never creates it)",
+                    endpoint.path, endpoint.host
+                )),
+                Err(RemoteError::Failed(m)) => Err(m),
+            },
         }
     }
 
     /// The snapshots the mirror holds for this task.
-    pub fn snapshots(&self) -> Result<Vec<SnapshotName>, String> {
+    pub async fn snapshots(&self, ssh: &SshDir) -> Result<Vec<SnapshotName>, String> {
         match self {
             MirrorTarget::Local { task_dir, root } => TaskStore::new(root, "")
                 .snapshots_in(task_dir)
                 .map_err(|e| format!("cannot list the mirror: {e}")),
+            MirrorTarget::Ssh { endpoint, task } => {
+                match list_remote(ssh, endpoint, Some(task)).await {
+                    Ok(names) => {
+                        let mut v: Vec<SnapshotName> = names
+                            .iter()
+                            .filter_map(|n| SnapshotName::parse(n))
+                            .collect();
+                        v.sort();
+                        Ok(v)
+                    }
+                    Err(RemoteError::Missing) => Ok(Vec::new()),
+                    Err(RemoteError::Failed(m)) => Err(format!("cannot list the mirror: {m}")),
+                }
+            }
         }
     }
 
-    /// The rsync destination argument.
-    pub fn rsync_dest(&self) -> OsString {
+    /// The rsync arguments that name the destination (and, over SSH, how to get there).
+    pub fn rsync_dest_args(&self, ssh: &SshDir) -> Result<Vec<OsString>, String> {
         match self {
             MirrorTarget::Local { task_dir, .. } => {
                 let mut s = task_dir.clone().into_os_string();
                 s.push("/");
-                s
+                Ok(vec![s])
             }
+            MirrorTarget::Ssh { endpoint, task } => Ok(vec![
+                "--protect-args".into(),
+                "-e".into(),
+                ssh.rsync_rsh(endpoint.port)?.into(),
+                rsync_remote_arg(endpoint, Some(task)),
+            ]),
         }
     }
 }

@@ -227,6 +227,15 @@ struct RunContext {
     cancel: CancellationToken,
 }
 
+/// What preflight found out, for the later steps.
+#[derive(Clone, Debug, Default)]
+struct Preflight {
+    /// Copy ACLs and xattrs (the task wants them and the store keeps them).
+    xattrs: bool,
+    /// The source has no entries (or is missing).
+    source_empty: bool,
+}
+
 /// What a step ends with.
 struct StepEnd {
     status: Status,
@@ -374,7 +383,7 @@ impl RunContext {
         let mut backup_stats = None;
         // Set when a step fails or is cancelled: the later steps are skipped.
         let mut stopped: Option<(Status, StepKind)> = None;
-        let mut xattrs = false;
+        let mut preflight = Preflight::default();
 
         for step in StepKind::ALL {
             if let Some((why, at_step)) = stopped {
@@ -434,15 +443,15 @@ impl RunContext {
                 None => None,
             };
             let end = match step {
-                StepKind::Preflight => match self.preflight(task, &reporter) {
-                    Ok(x) => {
-                        xattrs = x;
+                StepKind::Preflight => match self.preflight(task, &reporter).await {
+                    Ok(p) => {
+                        preflight = p;
                         StepEnd::ok("source and store are ready")
                     }
                     Err(e) => StepEnd::failed(e),
                 },
                 StepKind::Backup => {
-                    let (end, name) = self.backup(task, &store, xattrs, &reporter).await;
+                    let (end, name) = self.backup(task, &store, &preflight, &reporter).await;
                     snapshot = name;
                     backup_stats = end.stats.clone();
                     end
@@ -451,7 +460,7 @@ impl RunContext {
                     self.retention(task, &store, snapshot.as_ref(), &reporter)
                         .await
                 }
-                StepKind::Mirror => self.mirror(task, &store, xattrs, &reporter).await,
+                StepKind::Mirror => self.mirror(task, &store, preflight.xattrs, &reporter).await,
                 StepKind::Cleanup => self.cleanup(&store, &reporter).await,
             };
             if let Some(msg) = &end.message {
@@ -565,45 +574,59 @@ impl RunContext {
         });
     }
 
-    /// Source reachable, store root present, writable and able to hard-link. Returns whether the
-    /// store keeps extended attributes.
-    fn preflight(&self, task: &Task, out: &StepReporter) -> Result<bool, String> {
+    /// Source reachable, store root present, writable and able to hard-link.
+    async fn preflight(&self, task: &Task, out: &StepReporter) -> Result<Preflight, String> {
         let xattrs = store::check_root(&self.config.dir_backup_local).map_err(|e| e.to_string())?;
-        match &task.dir_source {
-            Endpoint::Local(path) => {
-                let meta = std::fs::metadata(path);
-                match meta {
-                    Ok(m) if m.is_dir() => {
-                        std::fs::read_dir(path).map_err(|e| {
-                            format!("cannot read the source {}: {e}", path.display())
-                        })?;
-                    }
-                    Ok(_) => return Err(format!("the source {} is not a folder", path.display())),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        // A missing source is judged by the empty-source guard of the backup step.
+        let source_empty = match &task.dir_source {
+            Endpoint::Local(path) => match std::fs::metadata(path) {
+                Ok(m) if m.is_dir() => {
+                    let mut entries = std::fs::read_dir(path)
+                        .map_err(|e| format!("cannot read the source {}: {e}", path.display()))?;
+                    entries.next().is_none()
+                }
+                Ok(_) => return Err(format!("the source {} is not a folder", path.display())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // A missing source is judged by the empty-source guard of the backup step.
+                    out.log(
+                        LogLevel::Warn,
+                        &format!("the source {} does not exist", path.display()),
+                    );
+                    true
+                }
+                Err(e) => return Err(format!("cannot read the source {}: {e}", path.display())),
+            },
+            Endpoint::Ssh(e) => {
+                let ssh = self.data.ssh();
+                if ssh.keys().is_empty() {
+                    return Err(format!(
+                        "{e} needs an SSH key and there is none yet: generate one (mnemosynce keys generate NAME) and add its public line to ~/.ssh/authorized_keys on {}",
+                        e.host
+                    ));
+                }
+                // Proves connection, host key, login, path and rsync on the remote in one go.
+                match crate::ssh::list_remote(&ssh, e, None).await {
+                    Ok(entries) => entries.is_empty(),
+                    Err(crate::ssh::RemoteError::Missing) => {
                         out.log(
                             LogLevel::Warn,
-                            &format!("the source {} does not exist", path.display()),
+                            &format!("the source {} does not exist on {}", e.path, e.host),
                         );
+                        true
                     }
-                    Err(e) => {
-                        return Err(format!("cannot read the source {}: {e}", path.display()))
-                    }
+                    Err(crate::ssh::RemoteError::Failed(m)) => return Err(m),
                 }
             }
-            Endpoint::Ssh(e) => {
-                return Err(format!(
-                    "SSH sources ({e}) are not supported by this version yet"
-                ));
-            }
-        }
+        };
         if task.acls_xattrs && !xattrs {
             out.log(
                 LogLevel::Warn,
                 "the store's filesystem does not keep extended attributes; ACLs and xattrs are not copied",
             );
         }
-        Ok(xattrs && task.acls_xattrs)
+        Ok(Preflight {
+            xattrs: xattrs && task.acls_xattrs,
+            source_empty,
+        })
     }
 
     /// The snapshot itself.
@@ -611,7 +634,7 @@ impl RunContext {
         &self,
         task: &Task,
         store: &TaskStore,
-        xattrs: bool,
+        preflight: &Preflight,
         out: &StepReporter,
     ) -> (StepEnd, Option<SnapshotName>) {
         if let Err(e) = store.ensure_dir() {
@@ -621,23 +644,32 @@ impl RunContext {
             Ok(n) => n,
             Err(e) => return (StepEnd::failed(e.to_string()), None),
         };
-        // Empty-source guard (SPEC §4.4).
-        if let Endpoint::Local(src) = &task.dir_source {
-            if TaskStore::is_empty_dir(src) && !task.allow_empty_source {
-                if let Some(prev) = &newest {
-                    if !TaskStore::is_empty_dir(&store.snapshot_path(prev)) {
-                        return (
-                            StepEnd::failed(format!(
-                                "source is empty — is the drive mounted? ({} is {} but snapshot {prev} is not; set allow_empty_source: true on this task if it is meant to be empty)",
-                                src.display(),
-                                if src.exists() { "empty" } else { "missing" }
-                            )),
-                            None,
-                        );
-                    }
+        // Empty-source guard (SPEC §4.4): a source that turned empty (an unmounted drive) must not
+        // become an empty snapshot that retention would then prefer.
+        let source_empty = match &task.dir_source {
+            Endpoint::Local(src) => TaskStore::is_empty_dir(src),
+            Endpoint::Ssh(_) => preflight.source_empty,
+        };
+        if source_empty && !task.allow_empty_source {
+            if let Some(prev) = &newest {
+                if !TaskStore::is_empty_dir(&store.snapshot_path(prev)) {
+                    return (
+                        StepEnd::failed(format!(
+                            "source is empty — is the drive mounted? ({} is empty or missing but snapshot {prev} is not; set allow_empty_source: true on this task if it is meant to be empty)",
+                            task.dir_source
+                        )),
+                        None,
+                    );
                 }
             }
         }
+        let rsh = match &task.dir_source {
+            Endpoint::Local(_) => None,
+            Endpoint::Ssh(e) => match self.data.ssh().rsync_rsh(e.port) {
+                Ok(r) => Some(r),
+                Err(e) => return (StepEnd::failed(e), None),
+            },
+        };
         let mut link_dests: Vec<PathBuf> = newest.iter().map(|n| store.snapshot_path(n)).collect();
         if !self.dry_run {
             match store.prepare_incomplete() {
@@ -656,8 +688,9 @@ impl RunContext {
             link_dests,
             excludes: task.excludes.clone(),
             one_file_system: task.one_file_system,
-            acls_xattrs: xattrs,
+            acls_xattrs: preflight.xattrs,
             dry_run: self.dry_run,
+            rsh,
         };
         let transfer = RsyncTransfer::default();
         let outcome = transfer.transfer(&request, out, &self.cancel).await;
@@ -837,10 +870,8 @@ impl RunContext {
         let Some(remote) = &self.config.dir_backup_remote else {
             return StepEnd::with(Status::Skipped, "not configured (no dir_backup_remote)");
         };
-        let target = match MirrorTarget::for_task(remote, &task.name) {
-            Ok(t) => t,
-            Err(e) => return StepEnd::failed(e),
-        };
+        let target = MirrorTarget::for_task(remote, &task.name);
+        let ssh = self.data.ssh();
         // Valve 1: a local task folder without a complete snapshot is never mirrored.
         let local = match self.candidates(task, store).await {
             Ok(c) => c,
@@ -855,11 +886,11 @@ impl RunContext {
                 store.dir().display()
             ));
         }
-        if let Err(e) = target.prepare() {
+        if let Err(e) = target.prepare(&ssh).await {
             return StepEnd::failed(e);
         }
         // Valve 2: only snapshots retention could have pruned may disappear from the mirror.
-        let remote_names = match target.snapshots() {
+        let remote_names = match target.snapshots(&ssh).await {
             Ok(n) => n,
             Err(e) => return StepEnd::failed(e),
         };
@@ -917,7 +948,10 @@ impl RunContext {
         let mut src = store.dir().as_os_str().to_owned();
         src.push("/");
         args.push(src);
-        args.push(target.rsync_dest());
+        match target.rsync_dest_args(&ssh) {
+            Ok(dest) => args.extend(dest),
+            Err(e) => return StepEnd::failed(e),
+        }
         let run = run_rsync(std::ffi::OsStr::new("rsync"), &args, out, &self.cancel).await;
         let outcome = run.into_outcome();
         let stats = Some(outcome.stats.clone());

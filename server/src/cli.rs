@@ -46,6 +46,42 @@ pub enum Command {
     Plan(PlanArgs),
     /// List the snapshots.
     Snapshots(SnapshotsArgs),
+    /// Manage the app's SSH keys (in <data>/ssh/).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Test an SSH endpoint step by step (TCP, host key, login, rsync, folder); trust its host key.
+    TestConnection(TestConnectionArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// List the keys with their public lines for authorized_keys.
+    List,
+    /// Generate an ed25519 key pair.
+    Generate {
+        /// Letters, digits, '-' and '_' (at most 64).
+        name: String,
+        /// Comment in the public key line.
+        #[arg(long, default_value = "mnemosynce")]
+        comment: String,
+    },
+    /// Delete a key pair.
+    Delete { name: String },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TestConnectionArgs {
+    /// user@host:/path or ssh://user@host:port/path
+    pub endpoint: String,
+    /// The endpoint is a mirror target: also check the folder is writable.
+    #[arg(long)]
+    pub mirror: bool,
+    /// Trust the host key if it is not known yet (compare its fingerprint first).
+    #[arg(long)]
+    pub trust: bool,
+    /// Replace a CHANGED host key (only after checking with the server's owner).
+    #[arg(long)]
+    pub replace_changed_host_key: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -112,5 +148,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Check => crate::commands::check(&cli),
         Command::Plan(args) => crate::commands::plan(&cli, args).await,
         Command::Snapshots(args) => crate::commands::snapshots(&cli, args).await,
+        Command::Keys(cmd) => crate::commands::keys(&cli, cmd),
+        Command::TestConnection(args) => crate::commands::test_connection(&cli, args).await,
     }
 }

@@ -4,7 +4,7 @@
 //! and column), then calls one engine function and prints its result: for people by default, as JSON
 //! with `--json`.
 
-use crate::cli::{Cli, PlanArgs, RunArgs, SnapshotsArgs};
+use crate::cli::{Cli, KeysCommand, PlanArgs, RunArgs, SnapshotsArgs, TestConnectionArgs};
 use engine::config::{self, Checked};
 use engine::data_dir::DataDir;
 use engine::history::History;
@@ -440,4 +440,93 @@ pub async fn snapshots(cli: &Cli, args: &SnapshotsArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `mnemosynce keys ...`
+pub fn keys(cli: &Cli, cmd: &KeysCommand) -> ExitCode {
+    let ssh = DataDir::new(&cli.data).ssh();
+    let result = match cmd {
+        KeysCommand::List => engine::ssh::keys::list(&ssh).map(|keys| {
+            if keys.is_empty() {
+                println!("no keys yet: mnemosynce keys generate NAME");
+            }
+            for k in keys {
+                println!("{}  {}  {}\n  add to ~/.ssh/authorized_keys on the remote:\n  {}", k.name, k.algorithm, k.fingerprint, k.public_line);
+            }
+        }),
+        KeysCommand::Generate { name, comment } => engine::ssh::keys::generate(&ssh, name, comment).map(|k| {
+            println!("generated {} ({})", k.name, k.fingerprint);
+            println!("add this line to ~/.ssh/authorized_keys of the backup user on the remote machine:");
+            println!("{}", k.public_line);
+        }),
+        KeysCommand::Delete { name } => engine::ssh::keys::delete(&ssh, name).map(|_| println!("deleted {name}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// `mnemosynce test-connection ENDPOINT`
+pub async fn test_connection(cli: &Cli, args: &TestConnectionArgs) -> ExitCode {
+    use engine::model::config::Endpoint;
+    use engine::model::connection::Verdict;
+    let endpoint = match args.endpoint.parse::<Endpoint>() {
+        Ok(Endpoint::Ssh(e)) => e,
+        Ok(Endpoint::Local(p)) => {
+            eprintln!(
+                "error: {} is a local path; test-connection checks SSH endpoints (user@host:/path)",
+                p.display()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let ssh = DataDir::new(&cli.data).ssh();
+    let mut report = engine::ssh::connection::test(&ssh, &endpoint, args.mirror).await;
+    let trust_now = !report.offered.is_empty()
+        && (args.trust && !report.host_key_changed || args.replace_changed_host_key);
+    if trust_now {
+        let kh = engine::ssh::known_hosts::KnownHosts::new(&ssh);
+        let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
+        for key in &report.offered {
+            if let Err(e) = kh.trust(
+                host,
+                endpoint.port.unwrap_or(22),
+                key,
+                report.host_key_changed,
+            ) {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+            println!("trusted {} {}", key.algorithm, key.fingerprint);
+        }
+        report = engine::ssh::connection::test(&ssh, &endpoint, args.mirror).await;
+    }
+    for s in &report.steps {
+        println!("{:<8} {}: {}", s.verdict.as_str(), s.name, s.detail);
+        if let Some(h) = &s.hint {
+            if s.verdict != Verdict::Pass && s.verdict != Verdict::Skipped {
+                println!("         fix: {h}");
+            }
+        }
+    }
+    if !report.offered.is_empty() && !trust_now {
+        if report.host_key_changed {
+            println!("the host key CHANGED; after checking with the server's owner: --replace-changed-host-key");
+        } else {
+            println!("to trust this host key, run again with --trust");
+        }
+    }
+    if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    }
 }

@@ -5,6 +5,7 @@
 //! functions) is defined here once and used by both ends.
 
 pub mod config;
+pub mod connection;
 pub mod events;
 pub mod feed;
 pub mod retention;

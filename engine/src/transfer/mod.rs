@@ -29,6 +29,8 @@ pub struct TransferRequest {
     pub acls_xattrs: bool,
     /// Report what would be transferred, change nothing.
     pub dry_run: bool,
+    /// For an SSH source: the ssh command line rsync runs (`-e`), see `ssh::SshDir::rsync_rsh`.
+    pub rsh: Option<String>,
 }
 
 /// How a transfer ended.

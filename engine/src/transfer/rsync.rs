@@ -71,10 +71,13 @@ impl RsyncTransfer {
                 }
                 args.push(src);
             }
-            Endpoint::Ssh(_) => {
-                // SSH sources arrive with the SSH issue; the config accepts them and preflight
-                // reports them as not yet supported, so this branch is never reached.
-                args.push(OsString::from(request.source.to_string()));
+            Endpoint::Ssh(e) => {
+                // --protect-args: the remote path travels inside rsync's protocol, never through
+                // the remote shell.
+                args.push("--protect-args".into());
+                args.push("-e".into());
+                args.push(request.rsh.clone().unwrap_or_else(|| "ssh".into()).into());
+                args.push(crate::ssh::rsync_remote_arg(e, None));
             }
         }
         let mut dest = request.dest.clone().into_os_string();
@@ -121,7 +124,12 @@ pub struct RsyncRun {
     pub problem_paths: Vec<String>,
     /// The last error line rsync printed, for the one-line reason.
     pub last_error: Option<String>,
+    /// rsync's (and ssh's) error output, the last [`KEEP_STDERR`] lines.
+    pub stderr: Vec<String>,
 }
+
+/// How many stderr lines a run keeps for explaining a failure (all go to the log).
+const KEEP_STDERR: usize = 50;
 
 impl RsyncRun {
     /// Maps the exit code as SPEC §4.2 says.
@@ -241,9 +249,14 @@ pub async fn run_rsync(
     let err_task = async {
         let mut paths = Vec::new();
         let mut last = None;
+        let mut kept = std::collections::VecDeque::new();
         if let Some(stderr) = stderr {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
+                if kept.len() == KEEP_STDERR {
+                    kept.pop_front();
+                }
+                kept.push_back(line.clone());
                 let level = if line.contains("vanished") {
                     LogLevel::Warn
                 } else {
@@ -258,7 +271,7 @@ pub async fn run_rsync(
                 }
             }
         }
-        (paths, last)
+        (paths, last, Vec::from(kept))
     };
     let wait = async {
         tokio::select! {
@@ -281,7 +294,8 @@ pub async fn run_rsync(
             }
         }
     };
-    let (stats, (paths, last), (code, cancelled)) = tokio::join!(out_task, err_task, wait);
+    let (stats, (paths, last, stderr), (code, cancelled)) = tokio::join!(out_task, err_task, wait);
+    run.stderr = stderr;
     run.code = code;
     run.cancelled = cancelled;
     run.stats = stats.finish();

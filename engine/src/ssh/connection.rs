@@ -1,0 +1,364 @@
+//! The connection test (SPEC §9.1 "Connections"): every step of reaching an SSH endpoint, each with
+//! its own verdict and a hint how to fix it, and never longer than a few seconds per step.
+//!
+//! 1. TCP connect to host:port (no ICMP: many hosts drop pings but serve SSH);
+//! 2. the host key: known, unknown (its fingerprint is shown, to trust), or CHANGED (a loud failure);
+//! 3. login with the app's keys;
+//! 4. rsync present on the remote;
+//! 5. the path exists (and, for a mirror, is writable).
+//!
+//! A failed step skips the ones after it.
+
+use super::known_hosts::{self, HostKey, HostKeyStatus, KnownHosts};
+use super::{list_remote, RemoteError, SshDir};
+use crate::model::config::SshEndpoint;
+use crate::model::connection::{CheckStep, Verdict};
+use std::time::Duration;
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// What the test found; `offered` holds the host's keys when they are not trusted yet.
+#[derive(Clone, Debug)]
+pub struct ConnectionReport {
+    pub steps: Vec<CheckStep>,
+    pub offered: Vec<HostKey>,
+    pub host_key_changed: bool,
+}
+
+impl ConnectionReport {
+    pub fn ok(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|s| matches!(s.verdict, Verdict::Pass))
+    }
+}
+
+fn step(
+    name: impl Into<String>,
+    verdict: Verdict,
+    detail: impl Into<String>,
+    hint: Option<&str>,
+) -> CheckStep {
+    CheckStep {
+        name: name.into(),
+        verdict,
+        detail: detail.into(),
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Tests the endpoint step by step. `for_mirror`: also check the folder is writable.
+pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> ConnectionReport {
+    let port = e.port.unwrap_or(22);
+    let mut report = ConnectionReport {
+        steps: Vec::new(),
+        offered: Vec::new(),
+        host_key_changed: false,
+    };
+    let names = [
+        format!("TCP connect to {}:{port}", e.host),
+        "host key".to_string(),
+        format!("login as {}", e.user),
+        "rsync on the remote".to_string(),
+        format!("folder {}", e.path),
+    ];
+    let skip_rest = |report: &mut ConnectionReport, from: usize| {
+        for n in &names[from..] {
+            report.steps.push(step(
+                n.clone(),
+                Verdict::Skipped,
+                "not tried: an earlier step failed",
+                None,
+            ));
+        }
+    };
+
+    // 1. TCP
+    let host = e
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    match tokio::time::timeout(
+        STEP_TIMEOUT,
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => report.steps.push(step(
+            names[0].clone(),
+            Verdict::Pass,
+            "the port answers",
+            None,
+        )),
+        Ok(Err(err)) => {
+            report.steps.push(step(
+                names[0].clone(),
+                Verdict::Fail,
+                err.to_string(),
+                Some("check the host name and port, that the machine is on, and that no firewall blocks the port"),
+            ));
+            skip_rest(&mut report, 1);
+            return report;
+        }
+        Err(_) => {
+            report.steps.push(step(
+                names[0].clone(),
+                Verdict::Fail,
+                format!("no answer within {} s", STEP_TIMEOUT.as_secs()),
+                Some("check that the machine is on and reachable from this server (VPN, firewall)"),
+            ));
+            skip_rest(&mut report, 1);
+            return report;
+        }
+    }
+
+    // 2. Host key
+    let scanned = match known_hosts::scan(&host, port, STEP_TIMEOUT).await {
+        Ok(k) => k,
+        Err(err) => {
+            report.steps.push(step(
+                names[1].clone(),
+                Verdict::Fail,
+                err.to_string(),
+                Some("is this an SSH server?"),
+            ));
+            skip_rest(&mut report, 2);
+            return report;
+        }
+    };
+    let fingerprints = scanned
+        .iter()
+        .map(|k| format!("{} {}", k.algorithm, k.fingerprint))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match KnownHosts::new(ssh).check(&host, port, &scanned) {
+        Ok(HostKeyStatus::Known) => report.steps.push(step(
+            names[1].clone(),
+            Verdict::Pass,
+            format!("trusted: {fingerprints}"),
+            None,
+        )),
+        Ok(HostKeyStatus::Unknown) => {
+            report.offered = scanned;
+            report.steps.push(step(
+                names[1].clone(),
+                Verdict::Warn,
+                format!("not trusted yet: {fingerprints}"),
+                Some("compare the fingerprint with the one the server shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on it), then trust it"),
+            ));
+            skip_rest(&mut report, 2);
+            return report;
+        }
+        Ok(HostKeyStatus::Changed { expected }) => {
+            report.offered = scanned;
+            report.host_key_changed = true;
+            report.steps.push(step(
+                names[1].clone(),
+                Verdict::Fail,
+                format!("the host key has CHANGED: trusted {}, now offered {fingerprints}", expected.join(", ")),
+                Some("this can be an attack or a reinstalled server: check with the server's owner before replacing the trusted key"),
+            ));
+            skip_rest(&mut report, 2);
+            return report;
+        }
+        Err(err) => {
+            report
+                .steps
+                .push(step(names[1].clone(), Verdict::Fail, err.to_string(), None));
+            skip_rest(&mut report, 2);
+            return report;
+        }
+    }
+
+    // 3. Login, 4. rsync: one constant remote command, never user input.
+    let out = tokio::time::timeout(
+        STEP_TIMEOUT,
+        tokio::process::Command::new("ssh")
+            .args(ssh.ssh_argv(e, &["rsync", "--version"]))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await;
+    let out = match out {
+        Ok(Ok(o)) => o,
+        Ok(Err(err)) => {
+            report.steps.push(step(
+                names[2].clone(),
+                Verdict::Fail,
+                format!("cannot run ssh: {err}"),
+                Some("install openssh-client"),
+            ));
+            skip_rest(&mut report, 3);
+            return report;
+        }
+        Err(_) => {
+            report.steps.push(step(
+                names[2].clone(),
+                Verdict::Fail,
+                "no answer",
+                Some("the server accepted the connection but did not answer"),
+            ));
+            skip_rest(&mut report, 3);
+            return report;
+        }
+    };
+    let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let login_failed = out.status.code() == Some(255);
+    if login_failed {
+        let why = super::explain_ssh_failure(&stderr).unwrap_or_else(|| stderr.join(" "));
+        report.steps.push(step(
+            names[2].clone(),
+            Verdict::Fail,
+            why,
+            Some("add the app's public key (mnemosynce keys list) to ~/.ssh/authorized_keys of that user"),
+        ));
+        skip_rest(&mut report, 3);
+        return report;
+    }
+    report.steps.push(step(
+        names[2].clone(),
+        Verdict::Pass,
+        "logged in with the app's key",
+        None,
+    ));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout
+        .lines()
+        .next()
+        .filter(|l| l.contains("rsync") && out.status.success())
+    {
+        Some(version) => {
+            report
+                .steps
+                .push(step(names[3].clone(), Verdict::Pass, version.trim(), None))
+        }
+        None => {
+            report.steps.push(step(
+                names[3].clone(),
+                Verdict::Fail,
+                "rsync is not installed there",
+                Some("install rsync on the remote machine (apt-get install rsync)"),
+            ));
+            skip_rest(&mut report, 4);
+            return report;
+        }
+    }
+
+    // 5. The folder
+    match list_remote(ssh, e, None).await {
+        Ok(_) if !for_mirror => report.steps.push(step(
+            names[4].clone(),
+            Verdict::Pass,
+            "exists and is readable",
+            None,
+        )),
+        Ok(_) => match probe_writable(ssh, e).await {
+            Ok(()) => report.steps.push(step(
+                names[4].clone(),
+                Verdict::Pass,
+                "exists and is writable",
+                None,
+            )),
+            Err(why) => report.steps.push(step(
+                names[4].clone(),
+                Verdict::Fail,
+                why,
+                Some("give that user write access to the folder"),
+            )),
+        },
+        Err(RemoteError::Missing) => report.steps.push(step(
+            names[4].clone(),
+            Verdict::Fail,
+            "does not exist",
+            Some("create the folder on the remote machine, or fix the path"),
+        )),
+        Err(RemoteError::Failed(m)) => {
+            report
+                .steps
+                .push(step(names[4].clone(), Verdict::Fail, m, None))
+        }
+    }
+    report
+}
+
+/// Creates and removes an empty probe folder in the remote folder, with rsync (no remote shell).
+async fn probe_writable(ssh: &SshDir, e: &SshEndpoint) -> Result<(), String> {
+    let empty = tempfile_dir().map_err(|err| format!("cannot make a local temp folder: {err}"))?;
+    let probe = format!(".mnemosynce-probe-{}", std::process::id());
+    let rsh = ssh.rsync_rsh(e.port)?;
+    let dest = super::rsync_remote_arg(e, None);
+    let mut src = empty.clone().into_os_string();
+    src.push("/");
+    let run = |args: Vec<std::ffi::OsString>| async move {
+        tokio::time::timeout(
+            STEP_TIMEOUT,
+            tokio::process::Command::new("rsync")
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+    };
+    // Create <path>/<probe>/ ...
+    let _ = std::fs::create_dir(empty.join(&probe));
+    let create = run(vec![
+        "-r".into(),
+        "--protect-args".into(),
+        "-e".into(),
+        rsh.clone().into(),
+        "--include".into(),
+        format!("/{probe}/").into(),
+        "--exclude".into(),
+        "*".into(),
+        src.clone(),
+        dest.clone(),
+    ])
+    .await;
+    let _ = std::fs::remove_dir(empty.join(&probe));
+    let ok = matches!(&create, Ok(Ok(o)) if o.status.success());
+    // ... then delete it again: --delete removes what is included and no longer in the source.
+    let _ = run(vec![
+        "-r".into(),
+        "--delete".into(),
+        "--protect-args".into(),
+        "-e".into(),
+        rsh.into(),
+        "--include".into(),
+        format!("/{probe}/").into(),
+        "--exclude".into(),
+        "*".into(),
+        src,
+        dest,
+    ])
+    .await;
+    let _ = std::fs::remove_dir(&empty);
+    if ok {
+        Ok(())
+    } else {
+        let why = match create {
+            Ok(Ok(o)) => String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_string(),
+            _ => "no answer".into(),
+        };
+        Err(format!("not writable: {why}"))
+    }
+}
+
+fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "mnemosynce-probe-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ));
+    std::fs::create_dir(&dir)?;
+    Ok(dir)
+}

@@ -1,0 +1,407 @@
+//! SSH sources and mirrors against a real OpenSSH server: `scripts/fixtures/sshd` on a free loopback
+//! port, with its own host key and `authorized_keys`, stopped by PID when the test ends.
+
+use engine::config;
+use engine::data_dir::DataDir;
+use engine::history::History;
+use engine::model::events::{StepKind, Trigger};
+use engine::model::Status;
+use engine::run::{self, RunOptions, RunReport};
+use engine::ssh::{keys, known_hosts::KnownHosts};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A running sshd; killed by PID on drop.
+struct Sshd {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Sshd {
+    fn start(dir: &Path, authorized_keys: &Path, port: Option<u16>) -> Sshd {
+        let _ = fs::remove_file(dir.join("port"));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/sshd");
+        let mut cmd = Command::new(script);
+        cmd.arg(dir).arg(authorized_keys);
+        if let Some(p) = port {
+            cmd.arg(p.to_string());
+        }
+        let child = cmd.spawn().expect("start the sshd fixture");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(p) = fs::read_to_string(dir.join("port")) {
+                if let Ok(port) = p.trim().parse::<u16>() {
+                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                        return Sshd {
+                            child,
+                            dir: dir.to_path_buf(),
+                            port,
+                        };
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "sshd did not start; log: {}",
+            fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+        );
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".into())
+}
+
+struct Fixture {
+    tmp: tempfile::TempDir,
+    data: DataDir,
+    source: PathBuf,
+    store: PathBuf,
+    mirror: PathBuf,
+    sshd: Sshd,
+}
+
+impl Fixture {
+    /// sshd running, an app key generated and authorised, the host key trusted.
+    async fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().to_path_buf();
+        for d in ["data", "source", "store", "mirror", "sshd"] {
+            fs::create_dir(p.join(d)).unwrap();
+        }
+        let data = DataDir::new(p.join("data"));
+        let key = keys::generate(&data.ssh(), "test", "mnemosynce test").unwrap();
+        fs::write(p.join("authorized_keys"), format!("{}\n", key.public_line)).unwrap();
+        let sshd = Sshd::start(&p.join("sshd"), &p.join("authorized_keys"), None);
+        let f = Fixture {
+            data,
+            source: p.join("source"),
+            store: p.join("store"),
+            mirror: p.join("mirror"),
+            sshd,
+            tmp,
+        };
+        f.trust().await;
+        f
+    }
+
+    async fn trust(&self) {
+        let scanned =
+            engine::ssh::known_hosts::scan("127.0.0.1", self.sshd.port, Duration::from_secs(5))
+                .await
+                .unwrap();
+        let kh = KnownHosts::new(&self.data.ssh());
+        for k in &scanned {
+            kh.trust("127.0.0.1", self.sshd.port, k, true).unwrap();
+        }
+    }
+
+    fn endpoint(&self, path: &Path) -> String {
+        format!(
+            "ssh://{}@127.0.0.1:{}{}",
+            user(),
+            self.sshd.port,
+            path.display()
+        )
+    }
+
+    fn yaml(&self, source: &str, mirror: Option<&str>) -> String {
+        format!(
+            "dir_backup_local: {}\n{}email: {{enabled: false}}\ntimezone: UTC\nretention: {{keep_last: 100}}\ntasks:\n  - name: Home\n    dir_source: \"{}\"\n",
+            self.store.display(),
+            mirror.map(|m| format!("dir_backup_remote: \"{m}\"\n")).unwrap_or_default(),
+            source.replace('\\', "\\\\").replace('"', "\\\""),
+        )
+    }
+
+    async fn run(&self, yaml: &str) -> RunReport {
+        let checked = config::check_str(yaml);
+        let cfg = checked
+            .config
+            .clone()
+            .unwrap_or_else(|| panic!("{:?}", checked.problems));
+        let history = History::open(&self.data.database()).await.unwrap();
+        let opts = RunOptions {
+            trigger: Trigger::Cli,
+            tasks: vec![],
+            dry_run: false,
+        };
+        run::run(
+            &self.data,
+            &history,
+            &cfg,
+            chrono_tz::UTC,
+            opts,
+            Arc::new(|_| {}),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn latest(&self) -> PathBuf {
+        self.store.join("Home/latest")
+    }
+}
+
+fn step(report: &RunReport, kind: StepKind) -> (Status, String) {
+    let s = report.tasks[0]
+        .steps
+        .iter()
+        .find(|s| s.step == kind)
+        .unwrap();
+    (s.status, s.message.clone().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_remote_source_is_pulled_and_a_remote_mirror_pushed_with_hard_links() {
+    let f = Fixture::new().await;
+    fs::create_dir_all(f.source.join("docs")).unwrap();
+    fs::write(f.source.join("docs/a.txt"), b"alpha").unwrap();
+    fs::write(f.source.join("b.txt"), b"beta").unwrap();
+    let src = f.endpoint(&f.source);
+    let mirror = f.endpoint(&f.mirror);
+    let r = f.run(&f.yaml(&src, Some(&mirror))).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(fs::read(f.latest().join("docs/a.txt")).unwrap(), b"alpha");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    fs::write(f.source.join("b.txt"), b"beta 2").unwrap();
+    let r = f.run(&f.yaml(&src, Some(&mirror))).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    // The mirror holds both snapshots and costs no more inodes than the store: the unchanged file
+    // is one inode on the far side too.
+    let mut snaps: Vec<String> = fs::read_dir(f.mirror.join("Home"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("20"))
+        .collect();
+    snaps.sort();
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    let ino = |s: &str, f2: &str| {
+        fs::metadata(f.mirror.join("Home").join(s).join(f2))
+            .unwrap()
+            .ino()
+    };
+    assert_eq!(ino(&snaps[0], "docs/a.txt"), ino(&snaps[1], "docs/a.txt"));
+    assert_ne!(ino(&snaps[0], "b.txt"), ino(&snaps[1], "b.txt"));
+    assert!(!f.mirror.join("Home/.incomplete").exists());
+}
+
+#[tokio::test]
+async fn an_unknown_host_key_is_refused_until_trusted() {
+    let f = Fixture::new().await;
+    fs::write(f.source.join("a"), b"a").unwrap();
+    fs::remove_file(f.data.ssh().known_hosts()).unwrap();
+    let yaml = f.yaml(&f.endpoint(&f.source), None);
+    let r = f.run(&yaml).await;
+    let (status, msg) = step(&r, StepKind::Preflight);
+    assert_eq!(status, Status::Failed);
+    assert!(msg.contains("not trusted"), "{msg}");
+    f.trust().await;
+    let r = f.run(&yaml).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+}
+
+#[tokio::test]
+async fn a_changed_host_key_is_refused_loudly() {
+    let mut f = Fixture::new().await;
+    fs::write(f.source.join("a"), b"a").unwrap();
+    // The server is reinstalled: same address, new host key.
+    let port = f.sshd.port;
+    f.sshd.stop();
+    fs::remove_file(f.sshd.dir.join("host_ed25519")).unwrap();
+    fs::remove_file(f.sshd.dir.join("host_ed25519.pub")).unwrap();
+    f.sshd = Sshd::start(
+        &f.tmp.path().join("sshd"),
+        &f.tmp.path().join("authorized_keys"),
+        Some(port),
+    );
+    let r = f.run(&f.yaml(&f.endpoint(&f.source), None)).await;
+    let (status, msg) = step(&r, StepKind::Preflight);
+    assert_eq!(status, Status::Failed);
+    assert!(msg.contains("CHANGED"), "{msg}");
+    assert!(
+        !f.store.join("Home").exists() || fs::read_dir(f.store.join("Home")).unwrap().count() == 0
+    );
+}
+
+#[tokio::test]
+async fn a_key_the_server_does_not_know_is_refused_with_the_fix() {
+    let f = Fixture::new().await;
+    fs::write(f.source.join("a"), b"a").unwrap();
+    fs::write(f.tmp.path().join("authorized_keys"), b"").unwrap();
+    let r = f.run(&f.yaml(&f.endpoint(&f.source), None)).await;
+    let (status, msg) = step(&r, StepKind::Preflight);
+    assert_eq!(status, Status::Failed);
+    assert!(msg.contains("authorized_keys"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_dead_port_fails_fast() {
+    let f = Fixture::new().await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let yaml = f.yaml(
+        &format!("ssh://{}@127.0.0.1:{dead}{}", user(), f.source.display()),
+        None,
+    );
+    let t = Instant::now();
+    let r = f.run(&yaml).await;
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t.elapsed()
+    );
+    let (status, msg) = step(&r, StepKind::Preflight);
+    assert_eq!(status, Status::Failed);
+    assert!(msg.contains("refused"), "{msg}");
+}
+
+#[tokio::test]
+async fn hostile_path_characters_reach_no_shell_on_either_side() {
+    let f = Fixture::new().await;
+    let canary = f.tmp.path().join("pwned");
+    let name = format!(
+        "a b;touch {}; $(touch {}) `touch {}` 'q' \"dq\"",
+        canary.display(),
+        canary.display(),
+        canary.display()
+    );
+    let weird = f.source.join(&name);
+    fs::create_dir_all(&weird).unwrap();
+    fs::write(weird.join("file"), b"safe").unwrap();
+    let r = f.run(&f.yaml(&f.endpoint(&weird), None)).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(fs::read(f.latest().join("file")).unwrap(), b"safe");
+    assert!(!canary.exists(), "a shell ran part of the path");
+}
+
+#[tokio::test]
+async fn a_transfer_cut_mid_way_resumes_on_the_next_run() {
+    let mut f = Fixture::new().await;
+    let blob = vec![3u8; 1 << 20];
+    for i in 0..200 {
+        fs::create_dir_all(f.source.join(format!("d{}", i % 10))).unwrap();
+        fs::write(f.source.join(format!("d{}/f{i}", i % 10)), &blob).unwrap();
+    }
+    let yaml = f.yaml(&f.endpoint(&f.source), None);
+    // Cut the link (stop sshd and its session children) as soon as data starts arriving.
+    let incomplete = f.store.join("Home/.incomplete");
+    let port = f.sshd.port;
+    let run = {
+        let yaml = yaml.clone();
+        let data = f.data.clone();
+        tokio::spawn(async move {
+            let checked = config::check_str(&yaml);
+            let cfg = checked.config.unwrap();
+            let history = History::open(&data.database()).await.unwrap();
+            let opts = RunOptions {
+                trigger: Trigger::Cli,
+                tasks: vec![],
+                dry_run: false,
+            };
+            run::run(
+                &data,
+                &history,
+                &cfg,
+                chrono_tz::UTC,
+                opts,
+                Arc::new(|_| {}),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap()
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if fs::read_dir(&incomplete)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Kill the whole server: every session process, then the listener.
+    for pid in descendants(f.sshd.child.id()) {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status();
+    }
+    f.sshd.stop();
+    let r = run.await.unwrap();
+    assert_eq!(step(&r, StepKind::Backup).0, Status::Failed, "{r:?}");
+    assert!(incomplete.exists(), "the partial transfer was not kept");
+    f.sshd = Sshd::start(
+        &f.tmp.path().join("sshd"),
+        &f.tmp.path().join("authorized_keys"),
+        Some(port),
+    );
+    let r = f.run(&yaml).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(fs::read(f.latest().join("d7/f7")).unwrap(), blob);
+}
+
+/// Every process below `root` in the process tree (from /proc).
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Field 4, after the ")" that ends the command name.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        if let Some(ppid) = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for &(child, parent) in &parent_of {
+            if parent == p {
+                out.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    out
+}
