@@ -6,6 +6,7 @@ methods, alternating within each round so that cache state and background load h
 
   mnemosynce     `mnemosynce run` (preflight, rsync, promote, retention, history, logs)
   rsync-same     the exact rsync command mnemosynce runs, started by hand
+  rsync-same+sync  the same, then `sync -f` (mnemosynce flushes a snapshot before naming it)
   rsync-bare     bare `rsync -a --link-dest=<prev> src/ new/`
   cp-al+rsync    `cp -al <prev> new && rsync -a --delete src/ new/`
 
@@ -79,10 +80,14 @@ class Manual:
         new = self.prev()
         if self.command == "bare":
             return timed(["rsync", "-a", f"--link-dest={prev}", f"{src}/", f"{new}/"])
-        if self.command == "same":
-            return timed(["rsync", "--archive", "--numeric-ids", "--hard-links", "--delete", "--delete-excluded",
+        if self.command in ("same", "samesync"):
+            t = time.perf_counter()
+            timed(["rsync", "--archive", "--numeric-ids", "--hard-links", "--delete", "--delete-excluded",
                           "--info=progress2", "--stats", "--acls", "--xattrs", f"--link-dest={prev}",
                           f"{src}/", f"{new}/"])
+            if self.command == "samesync":
+                subprocess.run(["sync", "-f", new], check=True)
+            return time.perf_counter() - t
         t = time.perf_counter()
         subprocess.run(["cp", "-al", prev, new], check=True)
         subprocess.run(["rsync", "-a", "--delete", f"{src}/", f"{new}/"], check=True)
@@ -128,6 +133,7 @@ def main():
         methods = {
             "mnemosynce": Mnemosynce(os.path.join(work, "m"), args.bin, src),
             "rsync-same": Manual(work, "same", "same"),
+            "rsync-same+sync": Manual(work, "samesync", "samesync"),
             "rsync-bare": Manual(work, "bare", "bare"),
             "cp-al+rsync": Manual(work, "cpal", "cpal"),
         }
@@ -153,14 +159,14 @@ def main():
             line = ", ".join(f"{n} {results[(n, 'unchanged')][-1]:.2f}s/{results[(n, '1% changed')][-1]:.2f}s" for n in order)
             print(f"round {rnd + 1}: {line}", flush=True)
         print()
-        print(f"{'method':<14} {'scenario':<12} {'median s':>9} {'vs rsync-bare':>14}")
+        print(f"{'method':<16} {'scenario':<12} {'median s':>9} {'vs rsync-bare':>14}")
         summary = {}
         for scenario in ("unchanged", "1% changed"):
             base = statistics.median(results[("rsync-bare", scenario)])
             for n in methods:
                 med = statistics.median(results[(n, scenario)])
                 summary[f"{n} {scenario}"] = {"median_s": round(med, 3), "ratio": round(med / base, 3)}
-                print(f"{n:<14} {scenario:<12} {med:>9.2f} {med / base:>13.2f}x")
+                print(f"{n:<16} {scenario:<12} {med:>9.2f} {med / base:>13.2f}x")
         print()
         print(json.dumps(summary))
     finally:
