@@ -5,7 +5,14 @@
 //!
 //! - [`model`] holds the domain types (configuration, statuses, run events, retention decisions, feed
 //!   messages). It compiles to wasm32 too: the browser client uses these exact types.
-//! - The rest (behind the default `native` feature) touches disks, processes and the database.
+//! - The rest (behind the default `native` feature) touches disks, processes and the database:
+//!   - [`config`] reads `backup_config.yml` and reports every problem with its line and column;
+//!   - [`store`] is the snapshot store on disk (naming, promotion, `latest`, retiring);
+//!   - [`transfer`] fills a snapshot folder ([`transfer::rsync`] today; one trait for a native one);
+//!   - [`retention`] is the pure planner: keep (with reasons) or prune;
+//!   - [`mirror`] and [`ssh`] reach the second machine and SSH sources;
+//!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
+//!   - [`data_dir`] names the files of a data directory.
 
 pub mod model;
 

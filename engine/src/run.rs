@@ -49,8 +49,8 @@ pub struct RunOptions {
 pub enum RunError {
     #[error(transparent)]
     Busy(#[from] LockError),
-    #[error("no task is called {0:?} (the tasks are: {1})")]
-    UnknownTask(String, String),
+    #[error(transparent)]
+    UnknownTask(#[from] crate::model::config::UnknownTask),
     #[error("cannot create the data directory {}: {source}", path.display())]
     DataDir {
         path: PathBuf,
@@ -113,31 +113,7 @@ pub async fn run(
     events: EventSink,
     cancel: CancellationToken,
 ) -> Result<RunReport, RunError> {
-    let tasks: Vec<&Task> = if options.tasks.is_empty() {
-        config.tasks.iter().collect()
-    } else {
-        let mut picked = Vec::new();
-        for name in &options.tasks {
-            match config.task(name) {
-                Some(t) => picked.push(t),
-                None => {
-                    let all = config
-                        .tasks
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    return Err(RunError::UnknownTask(name.clone(), all));
-                }
-            }
-        }
-        // Config order, each once.
-        config
-            .tasks
-            .iter()
-            .filter(|t| picked.iter().any(|p| p.name == t.name))
-            .collect()
-    };
+    let tasks: Vec<&Task> = config.select_tasks(&options.tasks)?;
     data.create().map_err(|source| RunError::DataDir {
         path: data.root().to_path_buf(),
         source,

@@ -384,8 +384,18 @@ async fn a_cancelled_run_keeps_incomplete_and_the_next_run_resumes() {
     }
     let cancel = CancellationToken::new();
     let c = cancel.clone();
+    let incomplete = f.task_dir().join(".incomplete");
+    // Cancel once the transfer has started writing (however long preflight took).
     tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        for _ in 0..3000 {
+            if fs::read_dir(&incomplete)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         c.cancel();
     });
     let (r, _) = f.run_with(false, cancel).await;

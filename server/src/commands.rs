@@ -310,18 +310,8 @@ fn human_bytes(n: u64) -> String {
 
 /// The tasks a `--task` option selects, or a message naming the known ones.
 fn select_tasks<'a>(config: &'a Config, task: Option<&str>) -> Result<Vec<&'a Task>, String> {
-    match task {
-        None => Ok(config.tasks.iter().collect()),
-        Some(name) => config.task(name).map(|t| vec![t]).ok_or_else(|| {
-            let all = config
-                .tasks
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("no task is called {name:?} (the tasks are: {all})")
-        }),
-    }
+    let names: Vec<String> = task.into_iter().map(str::to_string).collect();
+    config.select_tasks(&names).map_err(|e| e.to_string())
 }
 
 /// Common start of `plan` and `snapshots`.

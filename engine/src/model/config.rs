@@ -48,6 +48,21 @@ impl Config {
         self.tasks.iter().find(|t| t.name == name)
     }
 
+    /// The tasks called `names`, in config order and each once; all tasks when `names` is empty.
+    pub fn select_tasks(&self, names: &[String]) -> Result<Vec<&Task>, UnknownTask> {
+        if let Some(missing) = names.iter().find(|n| self.task(n).is_none()) {
+            return Err(UnknownTask {
+                name: missing.clone(),
+                known: self.tasks.iter().map(|t| t.name.clone()).collect(),
+            });
+        }
+        Ok(self
+            .tasks
+            .iter()
+            .filter(|t| names.is_empty() || names.contains(&t.name))
+            .collect())
+    }
+
     /// The retention policy in force for a task: its own fields merged over the global policy.
     pub fn policy_for(&self, task: &Task) -> RetentionPolicy {
         match &task.retention {
@@ -56,6 +71,27 @@ impl Config {
         }
     }
 }
+
+/// A task name that is not in the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownTask {
+    pub name: String,
+    /// The task names there are, in config order.
+    pub known: Vec<String>,
+}
+
+impl fmt::Display for UnknownTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no task is called {:?} (the tasks are: {})",
+            self.name,
+            self.known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownTask {}
 
 /// One source to snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -630,6 +666,48 @@ mod tests {
         assert!("2".parse::<KeepWithin>().is_err());
         assert!("2x".parse::<KeepWithin>().is_err());
         assert!("99999999999999y".parse::<KeepWithin>().is_err());
+    }
+
+    #[test]
+    fn tasks_are_selected_in_config_order_and_unknown_names_are_named() {
+        let task = |n: &str| Task {
+            name: n.into(),
+            dir_source: Endpoint::Local("/src".into()),
+            excludes: vec![],
+            one_file_system: false,
+            allow_empty_source: false,
+            acls_xattrs: true,
+            retention: None,
+        };
+        let cfg = Config {
+            dir_backup_local: "/store".into(),
+            dir_backup_remote: None,
+            email_sender: None,
+            email_report: None,
+            email_admin: None,
+            email: EmailSettings::default(),
+            timezone: None,
+            schedule: Schedule::default(),
+            retention: RetentionPolicy::default(),
+            smtp: SmtpSettings::default(),
+            report: ReportSettings::default(),
+            history: HistorySettings::default(),
+            tasks: vec![task("A"), task("B"), task("C")],
+        };
+        let names = |v: Vec<&Task>| v.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(cfg.select_tasks(&[]).unwrap()), ["A", "B", "C"]);
+        assert_eq!(
+            names(
+                cfg.select_tasks(&["C".into(), "A".into(), "C".into()])
+                    .unwrap()
+            ),
+            ["A", "C"]
+        );
+        let err = cfg.select_tasks(&["X".into()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"no task is called "X" (the tasks are: A, B, C)"#
+        );
     }
 
     #[test]
