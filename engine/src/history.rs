@@ -115,6 +115,20 @@ fn stats_of(row: &SqliteRow) -> TransferStats {
     }
 }
 
+/// The four figure columns (files total/transferred, bytes total/transferred); NULL when unknown.
+fn stat_columns(stats: Option<&TransferStats>) -> [Option<i64>; 4] {
+    let col = |v: u64| i64::try_from(v).ok();
+    match stats {
+        Some(s) => [
+            col(s.files_total),
+            col(s.files_transferred),
+            col(s.bytes_total),
+            col(s.bytes_transferred),
+        ],
+        None => [None; 4],
+    }
+}
+
 fn run_row(row: &SqliteRow) -> Result<RunRow, sqlx::Error> {
     Ok(RunRow {
         id: row.try_get("id")?,
@@ -275,7 +289,7 @@ impl History {
         stats: Option<&TransferStats>,
         at: DateTime<Utc>,
     ) -> Result<(), HistoryError> {
-        let s = stats.cloned().unwrap_or_default();
+        let [ft, fx, bt, bx] = stat_columns(stats);
         sqlx::query(
             "UPDATE task_runs SET status = ?2, message = ?3, snapshot = ?4, finished_at = ?5,
              files_total = ?6, files_transferred = ?7, bytes_total = ?8, bytes_transferred = ?9 WHERE id = ?1",
@@ -285,10 +299,10 @@ impl History {
         .bind(message)
         .bind(snapshot)
         .bind(ms(at))
-        .bind(stats.map(|_| s.files_total as i64))
-        .bind(stats.map(|_| s.files_transferred as i64))
-        .bind(stats.map(|_| s.bytes_total as i64))
-        .bind(stats.map(|_| s.bytes_transferred as i64))
+        .bind(ft)
+        .bind(fx)
+        .bind(bt)
+        .bind(bx)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -342,7 +356,7 @@ impl History {
         stats: Option<&TransferStats>,
         at: DateTime<Utc>,
     ) -> Result<(), HistoryError> {
-        let s = stats.cloned().unwrap_or_default();
+        let [ft, fx, bt, bx] = stat_columns(stats);
         sqlx::query(
             "UPDATE steps SET status = ?2, message = ?3, finished_at = ?4,
              files_total = ?5, files_transferred = ?6, bytes_total = ?7, bytes_transferred = ?8 WHERE id = ?1",
@@ -351,10 +365,10 @@ impl History {
         .bind(status.as_str())
         .bind(message)
         .bind(ms(at))
-        .bind(stats.map(|_| s.files_total as i64))
-        .bind(stats.map(|_| s.files_transferred as i64))
-        .bind(stats.map(|_| s.bytes_total as i64))
-        .bind(stats.map(|_| s.bytes_transferred as i64))
+        .bind(ft)
+        .bind(fx)
+        .bind(bt)
+        .bind(bx)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -138,33 +138,38 @@ impl Fixture {
     }
 
     async fn run(&self, yaml: &str) -> RunReport {
-        let checked = config::check_str(yaml);
-        let cfg = checked
-            .config
-            .clone()
-            .unwrap_or_else(|| panic!("{:?}", checked.problems));
-        let history = History::open(&self.data.database()).await.unwrap();
-        let opts = RunOptions {
-            trigger: Trigger::Cli,
-            tasks: vec![],
-            dry_run: false,
-        };
-        run::run(
-            &self.data,
-            &history,
-            &cfg,
-            chrono_tz::UTC,
-            opts,
-            Arc::new(|_| {}),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap()
+        run_config(self.data.clone(), yaml.to_string()).await
     }
 
     fn latest(&self) -> PathBuf {
         self.store.join("Home/latest")
     }
+}
+
+/// One run of the configuration `yaml` on the data directory (owned, so it can run in a task).
+async fn run_config(data: DataDir, yaml: String) -> RunReport {
+    let checked = config::check_str(&yaml);
+    let cfg = checked
+        .config
+        .clone()
+        .unwrap_or_else(|| panic!("{:?}", checked.problems));
+    let history = History::open(&data.database()).await.unwrap();
+    let opts = RunOptions {
+        trigger: Trigger::Cli,
+        tasks: vec![],
+        dry_run: false,
+    };
+    run::run(
+        &data,
+        &history,
+        &cfg,
+        chrono_tz::UTC,
+        opts,
+        Arc::new(|_| {}),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap()
 }
 
 fn step(report: &RunReport, kind: StepKind) -> (Status, String) {
@@ -315,31 +320,7 @@ async fn a_transfer_cut_mid_way_resumes_on_the_next_run() {
     // Cut the link (stop sshd and its session children) as soon as data starts arriving.
     let incomplete = f.store.join("Home/.incomplete");
     let port = f.sshd.port;
-    let run = {
-        let yaml = yaml.clone();
-        let data = f.data.clone();
-        tokio::spawn(async move {
-            let checked = config::check_str(&yaml);
-            let cfg = checked.config.unwrap();
-            let history = History::open(&data.database()).await.unwrap();
-            let opts = RunOptions {
-                trigger: Trigger::Cli,
-                tasks: vec![],
-                dry_run: false,
-            };
-            run::run(
-                &data,
-                &history,
-                &cfg,
-                chrono_tz::UTC,
-                opts,
-                Arc::new(|_| {}),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap()
-        })
-    };
+    let run = tokio::spawn(run_config(f.data.clone(), yaml.clone()));
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if fs::read_dir(&incomplete)

@@ -514,13 +514,15 @@ pub(crate) mod tests {
     use super::*;
     use std::process::Command;
 
-    fn tmp_ssh() -> (tempfile::TempDir, SshDir) {
+    /// A fresh `ssh/` folder in a temp dir (shared with known_hosts' tests).
+    pub(crate) fn tmp_ssh() -> (tempfile::TempDir, SshDir) {
         let tmp = tempfile::tempdir().unwrap();
         let ssh = SshDir::new(tmp.path().join("data").join("ssh"));
         (tmp, ssh)
     }
 
-    fn mode(path: &Path) -> u32 {
+    /// A file's permission bits.
+    pub(crate) fn mode(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
     }
 

@@ -756,15 +756,7 @@ mod tests {
     use std::process::{Child, Command};
     use std::time::Instant;
 
-    fn tmp_ssh() -> (tempfile::TempDir, SshDir) {
-        let tmp = tempfile::tempdir().unwrap();
-        let ssh = SshDir::new(tmp.path().join("data").join("ssh"));
-        (tmp, ssh)
-    }
-
-    fn mode(path: &Path) -> u32 {
-        fs::metadata(path).unwrap().permissions().mode() & 0o777
-    }
+    use crate::ssh::keys::tests::{mode, tmp_ssh};
 
     /// A fresh host key of type `t` (ed25519, ecdsa, rsa) made by ssh-keygen, with its
     /// `ssh-keygen -lf` fingerprint.
