@@ -697,7 +697,15 @@ const RETENTION_KEYS: &[&str] = &[
     "yearly",
     "keep_within",
 ];
-const SMTP_KEYS: &[&str] = &["host", "port", "security", "username", "password_file"];
+const SMTP_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_file",
+    "ca_file",
+    "timeout_secs",
+];
 
 /// Walks the tree and collects problems.
 struct Checker {
@@ -1351,6 +1359,25 @@ impl Checker {
                 ),
                 None => {}
             }
+        }
+        if let Some(node) = fields.optional("ca_file") {
+            let field = "smtp.ca_file";
+            match self.text(node, field) {
+                Some(file) if file.trim().is_empty() => self.error(
+                    node.pos,
+                    format!("{field} is empty: remove the line, or write the path of a PEM file with the CA certificate"),
+                ),
+                Some(file) => self.path_exists(
+                    file,
+                    node.pos,
+                    field,
+                    "write the path of the PEM file that holds your mail server's CA certificate",
+                ),
+                None => {}
+            }
+        }
+        if let Some(node) = fields.get("timeout_secs") {
+            self.number(node, "smtp.timeout_secs", 1, 600, "30");
         }
     }
 

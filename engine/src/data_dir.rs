@@ -50,6 +50,11 @@ impl DataDir {
         crate::ssh::SshDir::new(self.root.join("ssh"))
     }
 
+    /// `secrets/`: passwords kept out of the configuration (e.g. `smtp_password`).
+    pub fn secrets(&self) -> PathBuf {
+        self.root.join("secrets")
+    }
+
     /// Creates the data directory (and its parents) if missing.
     pub fn create(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.root)

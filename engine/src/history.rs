@@ -5,6 +5,7 @@
 //! `sqlx::query` API, so building needs no database.
 
 use crate::model::events::{StepKind, TransferStats, Trigger};
+use crate::model::report::ReportStatus;
 use crate::model::snapshot::Completeness;
 use crate::model::Status;
 use chrono::{DateTime, Utc};
@@ -40,6 +41,8 @@ pub struct RunRow {
     pub finished_at: Option<DateTime<Utc>>,
     pub status: Status,
     pub message: Option<String>,
+    /// `None` when no report was attempted (dry runs, older runs).
+    pub report_status: Option<ReportStatus>,
     pub report_error: Option<String>,
 }
 
@@ -137,6 +140,9 @@ fn run_row(row: &SqliteRow) -> Result<RunRow, sqlx::Error> {
         finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(from_ms),
         status: status_of(row.try_get::<&str, _>("status")?),
         message: row.try_get("message")?,
+        report_status: row
+            .try_get::<Option<&str>, _>("report_status")?
+            .and_then(ReportStatus::parse),
         report_error: row.try_get("report_error")?,
     })
 }
@@ -249,10 +255,16 @@ impl History {
         Ok(())
     }
 
-    /// Records that the report of a run could not be sent.
-    pub async fn set_report_error(&self, id: i64, error: Option<&str>) -> Result<(), HistoryError> {
-        sqlx::query("UPDATE runs SET report_error = ?2 WHERE id = ?1")
+    /// Records what became of a run's email report; `error` is the reason when it failed.
+    pub async fn set_report(
+        &self,
+        id: i64,
+        status: ReportStatus,
+        error: Option<&str>,
+    ) -> Result<(), HistoryError> {
+        sqlx::query("UPDATE runs SET report_status = ?2, report_error = ?3 WHERE id = ?1")
             .bind(id)
+            .bind(status.as_str())
             .bind(error)
             .execute(&self.pool)
             .await?;

@@ -11,6 +11,7 @@
 //!   - [`transfer`] fills a snapshot folder ([`transfer::rsync`] today; one trait for a native one);
 //!   - [`retention`] is the pure planner: keep (with reasons) or prune;
 //!   - [`mirror`] and [`ssh`] reach the second machine and SSH sources;
+//!   - [`mail`] sends the email report of a run and the test email;
 //!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
 //!   - [`data_dir`] names the files of a data directory.
 
@@ -24,6 +25,8 @@ pub mod data_dir;
 pub mod history;
 #[cfg(feature = "native")]
 pub mod lock;
+#[cfg(feature = "native")]
+pub mod mail;
 #[cfg(feature = "native")]
 pub mod mirror;
 #[cfg(feature = "native")]

@@ -32,17 +32,19 @@ impl Sshd {
         if let Some(p) = port {
             cmd.arg(p.to_string());
         }
-        let child = cmd.spawn().expect("start the sshd fixture");
+        // Owned by the guard from the start: a failed start still kills and reaps it.
+        let mut sshd = Sshd {
+            child: cmd.spawn().expect("start the sshd fixture"),
+            dir: dir.to_path_buf(),
+            port: 0,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(p) = fs::read_to_string(dir.join("port")) {
                 if let Ok(port) = p.trim().parse::<u16>() {
                     if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        return Sshd {
-                            child,
-                            dir: dir.to_path_buf(),
-                            port,
-                        };
+                        sshd.port = port;
+                        return sshd;
                     }
                 }
             }

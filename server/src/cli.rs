@@ -51,6 +51,15 @@ pub enum Command {
     Keys(KeysCommand),
     /// Test an SSH endpoint step by step (TCP, host key, login, rsync, folder); trust its host key.
     TestConnection(TestConnectionArgs),
+    /// Send a test email step by step (connect, TLS, login, send), each with a verdict and a fix.
+    TestEmail(TestEmailArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TestEmailArgs {
+    /// Recipient [default: email_report].
+    #[arg(long, value_name = "ADDR")]
+    pub to: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,5 +159,6 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Snapshots(args) => crate::commands::snapshots(&cli, args).await,
         Command::Keys(cmd) => crate::commands::keys(&cli, cmd),
         Command::TestConnection(args) => crate::commands::test_connection(&cli, args).await,
+        Command::TestEmail(args) => crate::commands::test_email(&cli, args).await,
     }
 }

@@ -4,12 +4,15 @@
 //! and column), then calls one engine function and prints its result: for people by default, as JSON
 //! with `--json`.
 
-use crate::cli::{Cli, KeysCommand, PlanArgs, RunArgs, SnapshotsArgs, TestConnectionArgs};
+use crate::cli::{
+    Cli, KeysCommand, PlanArgs, RunArgs, SnapshotsArgs, TestConnectionArgs, TestEmailArgs,
+};
 use engine::config::{self, Checked};
 use engine::data_dir::DataDir;
 use engine::history::History;
 use engine::model::config::{Config, Task};
 use engine::model::events::{LogLevel, RunEvent, Trigger};
+use engine::model::units::human_bytes;
 use engine::model::Status;
 use engine::run::{self, RunError, RunOptions};
 use std::io::{IsTerminal, Write};
@@ -168,6 +171,12 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
         ),
         None => println!("dry run: {}", report.status),
     }
+    // The report never changes the exit code: a backup that worked is not failed by the mail server.
+    if report.run_id.is_some() {
+        let outcome =
+            engine::mail::report::send_run_report(&data, &history, &config, tz, &report).await;
+        println!("report: {outcome}");
+    }
     match report.status {
         Status::Success | Status::Skipped => ExitCode::SUCCESS,
         Status::Warning => ExitCode::from(EXIT_WARNING),
@@ -290,21 +299,6 @@ impl Printer {
             }
             _ => {}
         }
-    }
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
     }
 }
 
@@ -518,5 +512,36 @@ pub async fn test_connection(cli: &Cli, args: &TestConnectionArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILURE)
+    }
+}
+
+/// `mnemosynce test-email [--to ADDR]`
+pub async fn test_email(cli: &Cli, args: &TestEmailArgs) -> ExitCode {
+    use engine::model::connection::Verdict;
+    let config = match load_config(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if !config.email.enabled && args.to.is_none() {
+        eprintln!("error: email is off (email: {{enabled: false}}); pass --to ADDR to test the SMTP settings anyway");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let data = DataDir::new(&cli.data);
+    let steps = engine::mail::test_email(&config, &data, args.to.as_deref()).await;
+    for s in &steps {
+        println!("{:<8} {}: {}", s.verdict.as_str(), s.name, s.detail);
+        if let Some(h) = &s.hint {
+            if s.verdict != Verdict::Pass {
+                println!("         fix: {h}");
+            }
+        }
+    }
+    if steps.iter().any(|s| s.verdict == Verdict::Fail) {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
     }
 }

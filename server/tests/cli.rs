@@ -239,6 +239,7 @@ impl Fixture {
             .args(args)
             .env_remove("MNEMOSYNCE_CONFIG")
             .env_remove("MNEMOSYNCE_DATA")
+            .env_remove("MNEMOSYNCE_SMTP_PASSWORD")
             .current_dir(&self.root)
             .stdin(Stdio::null())
             .stdout(fs::File::create(&stdout).unwrap())
@@ -1133,4 +1134,125 @@ fn sigkill_at_any_moment_never_leaves_an_incomplete_snapshot_a_stray_rsync_or_a_
         "crash test: {attempts} kills, {interrupted} hit a running process, {completed} came after the run had finished; {} snapshots, all complete; orphaned rsyncs: {orphans:?}",
         snaps.len()
     );
+}
+
+/// A real SMTP server (scripts/fixtures/smtpd, plain with AUTH); stopped by PID on drop.
+struct Smtpd {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Smtpd {
+    fn start(dir: &Path, user: &str, password: &str) -> Smtpd {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/smtpd");
+        // Owned by the guard from the start: a failed start still kills and reaps it.
+        let mut smtpd = Smtpd {
+            child: Command::new(script)
+                .arg("--dir")
+                .arg(dir)
+                .args(["--mode", "none", "--user", user, "--password", password])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start the smtpd fixture"),
+            dir: dir.to_path_buf(),
+            port: 0,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(port) = fs::read_to_string(dir.join("port"))
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+            {
+                smtpd.port = port;
+                return smtpd;
+            }
+            assert!(Instant::now() < deadline, "the smtpd fixture did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn received(&self) -> usize {
+        (1..)
+            .take_while(|n| self.dir.join(format!("mail/{n}.json")).exists())
+            .count()
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's PID; wait() reaps it.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn run_reports_by_email_and_test_email_names_the_step_that_fails() {
+    let f = Fixture::new();
+    let server = Smtpd::start(&f.root.join("smtpd"), "owner@example.com", "s3cret");
+    let yaml = f
+        .yaml(&f.store, &[("Photos", &f.source, "")])
+        .replace(
+            "email: {enabled: false}\n",
+            &format!(
+                "email_sender: backup@example.com\nemail_report: owner@example.com\n\
+                 smtp: {{host: 127.0.0.1, port: {}, security: none, username: owner@example.com, timeout_secs: 5}}\n",
+                server.port
+            ),
+        );
+    f.write_config_text(&yaml);
+    f.write("a.jpg", b"a");
+    // The password from <data>/secrets/smtp_password, its newline not part of it.
+    fs::create_dir_all(f.data.join("secrets")).unwrap();
+    fs::write(f.data.join("secrets/smtp_password"), "s3cret\n").unwrap();
+
+    let r = f.mnemosynce(&["run"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(
+        r.stdout.contains("report: sent to owner@example.com"),
+        "{r:?}"
+    );
+    assert_eq!(server.received(), 1);
+
+    let r = f.mnemosynce(&["test-email", "--to", "someone@example.com"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stdout.contains("pass     connect:"), "{r:?}");
+    assert!(r.stdout.contains("warn     TLS: not encrypted"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("pass     login: logged in as owner@example.com"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("pass     send: accepted for someone@example.com"),
+        "{r:?}"
+    );
+    assert_eq!(server.received(), 2);
+
+    fs::write(f.data.join("secrets/smtp_password"), "wrong\n").unwrap();
+    let r = f.mnemosynce(&["test-email"]);
+    assert_eq!(r.code(), 2, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("fail     login: the server refused the user name or password"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("fix: check smtp.username"), "{r:?}");
+    assert!(r.stdout.contains("skipped  send:"), "{r:?}");
+
+    // The backup does not fail because the mail server refuses: exit 0, the reason printed and kept.
+    let r = f.mnemosynce(&["run"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stdout.contains("report: NOT SENT: login failed"), "{r:?}");
+    let run = latest_run(&f.data);
+    assert_eq!(run.status, Status::Success);
+    assert!(run
+        .report_error
+        .unwrap_or_default()
+        .contains("refused the user name or password"));
+    assert_eq!(server.received(), 2);
 }

@@ -16,11 +16,14 @@ impl Drop for Sshd {
 
 fn start_sshd(dir: &Path, authorized_keys: &Path) -> (Sshd, u16) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/sshd");
-    let child = Command::new(script)
-        .arg(dir)
-        .arg(authorized_keys)
-        .spawn()
-        .unwrap();
+    // Owned by the guard from the start: a failed start still kills and reaps it.
+    let sshd = Sshd(
+        Command::new(script)
+            .arg(dir)
+            .arg(authorized_keys)
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Some(port) = fs::read_to_string(dir.join("port"))
@@ -28,7 +31,7 @@ fn start_sshd(dir: &Path, authorized_keys: &Path) -> (Sshd, u16) {
             .and_then(|p| p.trim().parse::<u16>().ok())
         {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (Sshd(child), port);
+                return (sshd, port);
             }
         }
         std::thread::sleep(Duration::from_millis(50));

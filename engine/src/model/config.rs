@@ -528,6 +528,13 @@ pub struct SmtpSettings {
     /// Else env `MNEMOSYNCE_SMTP_PASSWORD`, else `<data>/secrets/smtp_password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+    /// New: a PEM file with a CA certificate to trust besides the system's (a LAN relay with its own
+    /// certificate authority).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// New: seconds to wait for the connection and for each answer of the server.
+    #[serde(default = "d_smtp_timeout")]
+    pub timeout_secs: u32,
 }
 
 fn d_smtp_host() -> String {
@@ -535,6 +542,9 @@ fn d_smtp_host() -> String {
 }
 fn d_smtp_port() -> u16 {
     465
+}
+fn d_smtp_timeout() -> u32 {
+    30
 }
 fn d_smtp_security() -> SmtpSecurity {
     SmtpSecurity::Tls
@@ -548,6 +558,8 @@ impl Default for SmtpSettings {
             security: d_smtp_security(),
             username: None,
             password_file: None,
+            ca_file: None,
+            timeout_secs: d_smtp_timeout(),
         }
     }
 }

@@ -8,9 +8,11 @@ pub mod config;
 pub mod connection;
 pub mod events;
 pub mod feed;
+pub mod report;
 pub mod retention;
 pub mod snapshot;
 pub mod status;
+pub mod units;
 
 pub use status::Status;
 

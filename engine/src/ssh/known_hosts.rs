@@ -279,8 +279,7 @@ async fn scan_with(
         match stderr
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .last()
+            .rfind(|l| !l.is_empty() && !l.starts_with('#'))
         {
             Some(l) if l.contains("not known") || l.contains("name resolution") => {
                 " (the host name cannot be resolved: check its spelling, or use an IP address)"
@@ -971,11 +970,17 @@ mod tests {
         );
         let file = KnownHostsFile::parse(text.as_bytes());
         assert_eq!(
-            file.check("other", 2222, &[ed.clone()]),
+            file.check("other", 2222, std::slice::from_ref(&ed)),
             HostKeyStatus::Unknown
         );
-        assert_eq!(file.check("nas", 22, &[ed.clone()]), HostKeyStatus::Unknown);
-        assert_eq!(file.check("nas", 2222, &[ed.clone()]), HostKeyStatus::Known);
+        assert_eq!(
+            file.check("nas", 22, std::slice::from_ref(&ed)),
+            HostKeyStatus::Unknown
+        );
+        assert_eq!(
+            file.check("nas", 2222, std::slice::from_ref(&ed)),
+            HostKeyStatus::Known
+        );
         // Any trusted key that is offered will do: ssh negotiates the type it knows.
         assert_eq!(
             file.check("nas", 2222, &[ed2.clone(), ec.clone(), rsa.clone()]),
@@ -983,7 +988,7 @@ mod tests {
         );
         // Same type, other key: REMOTE HOST IDENTIFICATION HAS CHANGED.
         assert_eq!(
-            file.check("nas", 2222, &[ed2.clone()]),
+            file.check("nas", 2222, std::slice::from_ref(&ed2)),
             HostKeyStatus::Changed {
                 expected: vec![ed_fp.clone(), ec_fp.clone()]
             }
@@ -1008,7 +1013,7 @@ mod tests {
         let (ec, _) = keygen(tmp.path(), "ecdsa");
         let kh = KnownHosts::new(&ssh);
         assert_eq!(
-            kh.check("nas", 2222, &[ed.clone()]).unwrap(),
+            kh.check("nas", 2222, std::slice::from_ref(&ed)).unwrap(),
             HostKeyStatus::Unknown
         );
         kh.trust("NAS", 2222, &ed, false).unwrap();
@@ -1030,7 +1035,7 @@ mod tests {
             )
         );
         assert_eq!(
-            kh.check("nas", 2222, &[ed.clone()]).unwrap(),
+            kh.check("nas", 2222, std::slice::from_ref(&ed)).unwrap(),
             HostKeyStatus::Known
         );
         // OpenSSH finds what we wrote.
@@ -1131,7 +1136,7 @@ mod tests {
         );
         assert_eq!(mode(kh.path()), 0o600);
         assert_eq!(
-            kh.check("nas", 2222, &[new.clone()]).unwrap(),
+            kh.check("nas", 2222, std::slice::from_ref(&new)).unwrap(),
             HostKeyStatus::Known
         );
         assert_eq!(kh.lookup("nas2", 2222).unwrap(), vec![old.clone()]);
