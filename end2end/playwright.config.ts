@@ -1,6 +1,7 @@
 // Playwright configuration for Mnemosynce's browser tests: Debian's Chromium, headless, one worker.
 // scripts/test starts the server and passes its address in BASE_URL.
 import { defineConfig } from '@playwright/test';
+import { STORAGE_STATE } from './global-setup';
 
 const baseURL = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 
@@ -14,6 +15,8 @@ export default defineConfig({
   outputDir: './test-results',
   use: {
     baseURL,
+    // Signed in by global-setup.ts; tests of signing in use a fresh context of their own.
+    storageState: STORAGE_STATE,
     headless: true,
     screenshot: 'only-on-failure',
     trace: 'off',

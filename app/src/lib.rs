@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
+    hooks::use_location,
     path,
 };
 
@@ -46,21 +47,11 @@ pub fn App() -> impl IntoView {
         <Meta name="color-scheme" content="light dark"/>
         <Link rel="icon" href="/favicon.ico"/>
         <Router>
-            <header class="top">
-                <a class="brand" href="/">"Mnemosynce"</a>
-                <nav aria-label="Main">
-                    <A href="/">"Dashboard"</A>
-                    <A href="/history">"History"</A>
-                    <A href="/snapshots">"Snapshots"</A>
-                    <A href="/settings">"Settings"</A>
-                </nav>
-                <div class="top-tools">
-                    <feed::FeedIndicator state=feed/>
-                    <theme::ThemeToggle/>
-                </div>
-            </header>
+            <Header feed/>
             <main>
                 <Routes fallback=pages::NotFound>
+                    <Route path=path!("/login") view=pages::Login/>
+                    <Route path=path!("/setup") view=pages::Setup/>
                     <Route path=path!("/") view=pages::Dashboard/>
                     <Route path=path!("/history") view=pages::History/>
                     <Route path=path!("/snapshots") view=pages::Snapshots/>
@@ -71,5 +62,39 @@ pub fn App() -> impl IntoView {
                 "Mnemosynce " {engine::model::VERSION}
             </footer>
         </Router>
+    }
+}
+
+/// The top bar: the brand, and once signed in the navigation, the feed indicator and sign-out.
+#[component]
+fn Header(feed: feed::FeedState) -> impl IntoView {
+    let location = use_location();
+    let signed_in_page = move || {
+        let path = location.pathname.get();
+        path != "/login" && path != "/setup"
+    };
+    view! {
+        <header class="top">
+            <a class="brand" href="/">"Mnemosynce"</a>
+            <Show when=signed_in_page>
+                <nav aria-label="Main">
+                    <A href="/">"Dashboard"</A>
+                    <A href="/history">"History"</A>
+                    <A href="/snapshots">"Snapshots"</A>
+                    <A href="/settings">"Settings"</A>
+                </nav>
+            </Show>
+            <div class="top-tools">
+                <Show when=signed_in_page>
+                    <feed::FeedIndicator state=feed/>
+                </Show>
+                <theme::ThemeToggle/>
+                <Show when=signed_in_page>
+                    <form method="post" action="/auth/logout" class="sign-out">
+                        <button type="submit">"Sign out"</button>
+                    </form>
+                </Show>
+            </div>
+        </header>
     }
 }

@@ -1,7 +1,7 @@
 // Starts and stops extra `mnemosynce serve` processes for tests that need their own server (e.g. to
 // restart it). Each gets a free loopback port and a temporary data directory; stopping is by PID.
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -19,11 +19,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The admin password of test servers started with one. */
+export const TEST_PASSWORD = 'test server password';
+
 export class TestServer {
   child?: ChildProcess;
   readonly dataDir: string;
-  constructor(readonly port: number) {
+  /** `password`: the admin password to start with; `null` for a first start (setup code). */
+  constructor(
+    readonly port: number,
+    readonly password: string | null = TEST_PASSWORD,
+  ) {
     this.dataDir = mkdtempSync(join(tmpdir(), 'mnemosynce-e2e-'));
+  }
+
+  /** The one-time setup code of a first start. */
+  setupCode(): string {
+    return readFileSync(join(this.dataDir, 'setup-code'), 'utf8').trim();
   }
 
   get url(): string {
@@ -33,10 +45,14 @@ export class TestServer {
   async start(): Promise<void> {
     const bin = process.env.MNEMOSYNCE_BIN;
     if (!bin) throw new Error('MNEMOSYNCE_BIN must be set (scripts/test sets it)');
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.MNEMOSYNCE_ADMIN_PASSWORD;
+    if (this.password !== null) env.MNEMOSYNCE_ADMIN_PASSWORD = this.password;
     this.child = spawn(bin, ['serve', '--data', this.dataDir, '--addr', `127.0.0.1:${this.port}`], {
       // Not the checkout: the binary must find its site folder from anywhere.
       cwd: this.dataDir,
       stdio: 'ignore',
+      env,
     });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {

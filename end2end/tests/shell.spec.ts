@@ -1,6 +1,15 @@
 // The app shell end to end: server-rendered HTML, hydration, the live feed, and a clean console.
 import { test, expect, Page, request as pwRequest } from '@playwright/test';
-import { TestServer, freePort } from './server';
+import { TestServer, TEST_PASSWORD, freePort } from './server';
+import { STORAGE_STATE } from '../global-setup';
+
+/** Signs in on the sign-in page of `url`. */
+export async function signIn(page: Page, url: string, password: string): Promise<void> {
+  await page.goto(url + '/login');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+}
 
 /** Collects console errors and failed requests; a test ends by asserting both are empty. */
 function watchForProblems(page: Page): string[] {
@@ -17,7 +26,7 @@ function watchForProblems(page: Page): string[] {
 }
 
 test('the HTML served before any script runs holds the shell, and says offline', async ({ baseURL }) => {
-  const ctx = await pwRequest.newContext();
+  const ctx = await pwRequest.newContext({ storageState: STORAGE_STATE });
   const res = await ctx.get(`${baseURL}/`);
   expect(res.status()).toBe(200);
   const html = await res.text();
@@ -62,7 +71,7 @@ test('the feed reconnects by itself after the server restarts', async ({ page })
   const problems = watchForProblems(page);
   try {
     await server.start();
-    await page.goto(server.url + '/');
+    await signIn(page, server.url, TEST_PASSWORD);
     // Started from another working directory, the server still serves its CSS and WASM.
     expect(problems).toEqual([]);
     const feed = page.locator('.feed');

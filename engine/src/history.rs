@@ -200,6 +200,27 @@ impl History {
         &self.pool
     }
 
+    /// A value of the `settings` table (e.g. the admin's password hash).
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, HistoryError> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Sets (or replaces) a value of the `settings` table.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), HistoryError> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Marks runs left `running` by a process that died as failed. Call only while holding the run
     /// lock (otherwise a live run of another process would be marked).
     pub async fn close_interrupted(&self, now: DateTime<Utc>) -> Result<u64, HistoryError> {

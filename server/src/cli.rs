@@ -51,6 +51,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Test an SSH endpoint step by step (TCP, host key, login, rsync, folder); trust its host key.
     TestConnection(TestConnectionArgs),
+    /// Set the web app's admin password (read from the terminal, or one line of stdin). Signs out
+    /// every browser.
+    Passwd,
     /// Send a test email step by step (connect, TLS, login, send), each with a verdict and a fix.
     TestEmail(TestEmailArgs),
 }
@@ -132,6 +135,11 @@ pub struct ServeArgs {
     /// The built site (WASM, JS, CSS, icons) [default: as configured at build, target/site].
     #[arg(long, env = "MNEMOSYNCE_SITE")]
     pub site: Option<PathBuf>,
+
+    /// Behind a reverse proxy: trust its X-Forwarded-For/-Host/-Proto headers (and mark the
+    /// session cookie Secure). Only when the port is reachable by the proxy alone.
+    #[arg(long, env = "MNEMOSYNCE_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }
 
 impl Cli {
@@ -160,5 +168,6 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Keys(cmd) => crate::commands::keys(&cli, cmd),
         Command::TestConnection(args) => crate::commands::test_connection(&cli, args).await,
         Command::TestEmail(args) => crate::commands::test_email(&cli, args).await,
+        Command::Passwd => crate::commands::passwd(&cli).await,
     }
 }

@@ -3,10 +3,12 @@
 //! `serve` runs the web app with the engine; the other subcommands drive the engine from a terminal.
 //! See `cli.rs` for the options and SPEC §10 for the contract.
 
+mod auth;
 mod cli;
 mod commands;
 mod feed;
 mod logging;
+mod security;
 mod serve;
 
 use clap::Parser;

@@ -1,13 +1,25 @@
 //! `mnemosynce serve`: the axum server around the Leptos app.
 //!
-//! Routes: `/healthz` (no auth), `/api/feed` (the live WebSocket, see `feed.rs`), the Leptos pages, and
-//! as fallback the static files of the built site (`target/site`: WASM, JS, CSS, icons). SIGTERM or
-//! Ctrl-C stops accepting connections, closes the feeds and returns.
+//! Routes: `/healthz` (no auth), `/auth/{login,setup,logout}` (the sign-in forms, see `auth.rs`),
+//! `/api/feed` (the live WebSocket, see `feed.rs`), the Leptos pages and server functions, and as
+//! fallback the static files of the built site (`target/site`: WASM, JS, CSS, icons). Every request
+//! passes the guards of `security.rs` (headers, same-origin, session). SIGTERM or Ctrl-C stops
+//! accepting connections, closes the feeds and returns.
 
+use crate::auth::{self, Auth};
 use crate::cli::{Cli, ServeArgs};
 use crate::feed::FeedHub;
+use crate::security;
 use app::{shell, App};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::post;
 use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
+use engine::data_dir::DataDir;
+use engine::history::History;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
@@ -23,6 +35,10 @@ pub struct AppState {
     pub started: Instant,
     pub feed: Arc<FeedHub>,
     pub shutdown: CancellationToken,
+    pub auth: Arc<Auth>,
+    pub sessions: SqliteStore,
+    /// Session cookies get `Secure` (served over HTTPS, or behind a trusted proxy).
+    pub secure_cookies: bool,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -47,6 +63,12 @@ pub enum ServeError {
     Bind(std::net::SocketAddr, std::io::Error),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
+    #[error("cannot open the database: {0}")]
+    History(#[from] engine::history::HistoryError),
+    #[error("cannot prepare the session store: {0}")]
+    Sessions(String),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
 }
 
 pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
@@ -60,13 +82,28 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     leptos_options.site_addr = args.addr;
     leptos_options.site_root = site_root(args.site.as_deref(), &leptos_options.site_root).into();
 
+    let data = DataDir::new(&cli.data);
+    let history = History::open(&data.database()).await?;
+    let sessions = SqliteStore::new(history.pool().clone())
+        .with_table_name("sessions")
+        .map_err(ServeError::Sessions)?;
+    sessions
+        .migrate()
+        .await
+        .map_err(|e| ServeError::Sessions(e.to_string()))?;
+    let auth = Auth::start(history.clone(), data.clone(), args.trust_proxy).await?;
+
     let shutdown = CancellationToken::new();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         started: Instant::now(),
         feed: Arc::new(FeedHub::new()),
         shutdown: shutdown.clone(),
+        auth: Arc::new(auth),
+        sessions: sessions.clone(),
+        secure_cookies: args.trust_proxy,
     };
+    tokio::spawn(delete_expired_sessions(sessions, shutdown.clone()));
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -116,18 +153,49 @@ fn site_root(flag: Option<&std::path::Path>, configured: &str) -> String {
     }
 }
 
+/// Deletes expired sessions at start and every hour.
+async fn delete_expired_sessions(store: SqliteStore, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!("cannot delete expired sessions: {e}");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
 /// The router, separate from `serve` so tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let sessions = SessionManagerLayer::new(state.sessions.clone())
+        .with_name("mnemosynce_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::seconds(auth::IDLE_EXPIRY.as_secs() as i64),
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/feed", get(crate::feed::upgrade))
-        .leptos_routes(&state, routes, {
+        .route("/auth/login", post(auth::login))
+        .route("/auth/setup", post(auth::setup))
+        .route("/auth/logout", post(auth::logout))
+        .leptos_routes_with_context(&state, routes, security::provide_request_nonce, {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            security::provide_request_nonce,
+            shell,
+        ))
+        .layer(from_fn_with_state(state.clone(), security::require_session))
+        .layer(from_fn_with_state(state.clone(), security::same_origin))
+        .layer(sessions)
+        .layer(from_fn(security::headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

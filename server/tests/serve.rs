@@ -8,34 +8,70 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The admin password the test servers start with (through `MNEMOSYNCE_ADMIN_PASSWORD`).
+const PASSWORD: &str = "a long test password";
+
 struct Server {
     child: Child,
     port: u16,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+/// One HTTP response.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `name=value` of the session cookie this reply sets.
+    fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.split(';').next().unwrap_or("").to_string())
+            .find(|c| c.starts_with("mnemosynce_session=") && c.len() > "mnemosynce_session=".len())
+    }
 }
 
 impl Server {
+    /// A server whose admin password is [`PASSWORD`].
     fn start(extra: &[&str]) -> Server {
+        Server::start_with(extra, Some(PASSWORD))
+    }
+
+    fn start_with(extra: &[&str], password: Option<&str>) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let data = tempfile::tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_mnemosynce"))
-            .args(extra)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mnemosynce"));
+        cmd.args(extra)
             .args(["serve", "--data"])
             .arg(data.path())
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .env_remove("MNEMOSYNCE_ADMIN_PASSWORD")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(p) = password {
+            cmd.env("MNEMOSYNCE_ADMIN_PASSWORD", p);
+        }
         let server = Server {
-            child,
+            child: cmd.spawn().unwrap(),
             port,
-            _data: data,
+            data,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -47,23 +83,89 @@ impl Server {
         panic!("server did not start on port {port}");
     }
 
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
+    fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Sends one request; `headers` are extra lines such as `Cookie: …`.
+    fn request(&self, method: &str, path: &str, headers: &[String], body: &str) -> Reply {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
+            self.port
+        );
+        for h in headers {
+            head.push_str(h);
+            head.push_str("\r\n");
+        }
+        if !body.is_empty() || method == "POST" {
+            head.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
+        s.write_all(head.as_bytes()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        Reply {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let r = self.request("GET", path, &[], "");
+        (r.status, r.body)
+    }
+
+    fn get_signed_in(&self, path: &str, cookie: &str) -> Reply {
+        self.request("GET", path, &[format!("Cookie: {cookie}")], "")
+    }
+
+    /// A form POST from this site's own pages (Origin set).
+    fn post_form(&self, path: &str, body: &str, cookie: Option<&str>) -> Reply {
+        let mut headers = vec![format!("Origin: {}", self.origin())];
+        if let Some(c) = cookie {
+            headers.push(format!("Cookie: {c}"));
+        }
+        self.request("POST", path, &headers, body)
+    }
+
+    /// Signs in with [`PASSWORD`]; returns the session cookie.
+    fn sign_in(&self) -> String {
+        let r = self.post_form("/auth/login", &format!("password={}", form(PASSWORD)), None);
+        assert_eq!(r.status, 303, "{r:?}");
+        assert_eq!(r.header("location"), Some("/"), "{r:?}");
+        r.session_cookie().expect("a session cookie")
+    }
+
+    /// A WebSocket to the feed with this cookie, from this site.
+    async fn feed(
+        &self,
+        cookie: &str,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://127.0.0.1:{}/api/feed", self.port)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        req.headers_mut().insert("origin", self.origin().parse().unwrap());
+        tokio_tungstenite::connect_async(req).await.unwrap().0
+    }
     /// SIGTERM, then wait; returns how long the process took to exit.
     fn terminate(&mut self) -> Duration {
         let t = Instant::now();
@@ -103,11 +205,26 @@ fn healthz_answers_with_version_and_uptime() {
     assert!(v["uptime_seconds"].is_u64());
 }
 
+/// Percent-encodes a form value.
+fn form(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn pages_are_rendered_on_the_server_with_the_shell() {
     let server = Server::start(&[]);
+    let cookie = server.sign_in();
     for path in ["/", "/history", "/snapshots", "/settings"] {
-        let (status, body) = server.get(path);
+        let r = server.get_signed_in(path, &cookie);
+        let (status, body) = (r.status, r.body);
         assert_eq!(status, 200, "{path}");
         assert!(body.contains("Mnemosynce"), "{path}");
         assert!(
@@ -119,15 +236,15 @@ fn pages_are_rendered_on_the_server_with_the_shell() {
             "{path}: no version in the footer"
         );
     }
-    let (status, _) = server.get("/no-such-page");
-    assert_eq!(status, 404);
+    let r = server.get_signed_in("/no-such-page", &cookie);
+    assert_eq!(r.status, 404);
 }
 
 #[tokio::test]
 async fn the_feed_says_hello_then_heartbeats() {
     let server = Server::start(&[]);
-    let url = format!("ws://127.0.0.1:{}/api/feed", server.port);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let cookie = server.sign_in();
+    let mut ws = server.feed(&cookie).await;
     let first = next_message(&mut ws).await;
     let FeedMessage::Hello {
         version,
@@ -173,8 +290,8 @@ where
 #[tokio::test]
 async fn sigterm_stops_the_server_even_with_an_open_feed() {
     let mut server = Server::start(&[]);
-    let url = format!("ws://127.0.0.1:{}/api/feed", server.port);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let cookie = server.sign_in();
+    let mut ws = server.feed(&cookie).await;
     let _hello = next_message(&mut ws).await;
     let took = tokio::task::spawn_blocking(move || server.terminate())
         .await
@@ -202,4 +319,216 @@ fn json_log_format_writes_one_json_object_per_line() {
         lines.iter().any(|l| l.contains("/healthz")),
         "the request was not logged: {lines:?}"
     );
+}
+
+#[tokio::test]
+async fn every_route_but_sign_in_health_and_assets_refuses_without_a_session() {
+    let server = Server::start(&[]);
+    for path in ["/", "/history", "/snapshots", "/settings", "/no-such-page"] {
+        let r = server.request("GET", path, &[], "");
+        assert_eq!(r.status, 303, "{path}: {r:?}");
+        let to = r.header("location").unwrap();
+        assert!(to.starts_with("/login"), "{path} -> {to}");
+    }
+    let r = server.request("GET", "/history?status=failed", &[], "");
+    assert_eq!(r.header("location"), Some("/login?next=/history%3Fstatus%3Dfailed"));
+    // Server functions and the feed answer 401, also with a proper Origin.
+    let r = server.post_form("/api/anything", "", None);
+    assert_eq!(r.status, 401, "{r:?}");
+    let mut ws_req = {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        format!("ws://127.0.0.1:{}/api/feed", server.port)
+            .into_client_request()
+            .unwrap()
+    };
+    ws_req
+        .headers_mut()
+        .insert("origin", server.origin().parse().unwrap());
+    match tokio_tungstenite::connect_async(ws_req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
+        other => panic!("the feed opened without a session: {:?}", other.map(|_| ())),
+    }
+    // What stays open.
+    assert_eq!(server.get("/healthz").0, 200);
+    assert_eq!(server.get("/login").0, 200);
+    let asset = server.get("/favicon.ico").0;
+    assert!(asset != 303 && asset != 401, "static files need no session: {asset}");
+    // A session opens everything.
+    let cookie = server.sign_in();
+    assert_eq!(server.get_signed_in("/history", &cookie).status, 200);
+}
+
+#[test]
+fn first_start_prints_a_setup_code_that_creates_the_password() {
+    let mut server = Server::start_with(&[], None);
+    let file = server.data.path().join("setup-code");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "setup-code must be private");
+    let code = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    // The console says it too.
+    let mut out = BufReader::new(server.child.stdout.take().unwrap());
+    let mut console = String::new();
+    while !console.contains(&code) {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "console ended: {console}");
+        console.push_str(&line);
+    }
+
+    // Without a password, sign-in leads to the setup page.
+    let r = server.request("GET", "/login", &[], "");
+    assert_eq!((r.status, r.header("location")), (303, Some("/setup")));
+    assert_eq!(server.get("/setup").0, 200);
+
+    let new_pw = "my new admin password";
+    let body = |code: &str, pw: &str, confirm: &str| {
+        format!("code={}&password={}&confirm={}", form(code), form(pw), form(confirm))
+    };
+    let r = server.post_form("/auth/setup", &body("AAAA-BBBB-CCCC", new_pw, new_pw), None);
+    assert_eq!(r.header("location"), Some("/setup?error=code"));
+    let r = server.post_form("/auth/setup", &body(&code, "short", "short"), None);
+    assert_eq!(r.header("location"), Some("/setup?error=short"));
+    let r = server.post_form("/auth/setup", &body(&code, new_pw, "something else"), None);
+    assert_eq!(r.header("location"), Some("/setup?error=mismatch"));
+    // Typed in lower case with spaces: still the code.
+    let typed = code.to_lowercase().replace('-', " ");
+    let r = server.post_form("/auth/setup", &body(&typed, new_pw, new_pw), None);
+    assert_eq!((r.status, r.header("location")), (303, Some("/")), "{r:?}");
+    let cookie = r.session_cookie().expect("signed in after setup");
+    let set_cookie = r.header("set-cookie").unwrap();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert!(!file.exists(), "the setup code is used up");
+    assert_eq!(server.get_signed_in("/", &cookie).status, 200);
+    // The code does not work a second time, and the setup page now sends to sign-in.
+    let r = server.post_form("/auth/setup", &body(&code, "another password!", "another password!"), None);
+    assert_eq!(r.header("location"), Some("/login"));
+    let r = server.post_form("/auth/login", &format!("password={}", form(new_pw)), None);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/"));
+}
+
+#[test]
+fn sign_in_rotates_the_session_throttles_failures_and_sign_out_ends_it() {
+    let server = Server::start(&[]);
+    let r = server.post_form("/auth/login", "password=wrong&next=%2Fhistory", None);
+    assert_eq!(r.header("location"), Some("/login?error=wrong&next=/history"));
+    assert!(r.session_cookie().is_none(), "no session for a wrong password");
+
+    let first = server.sign_in();
+    // Signing in again with that session gives a new id; the old one is gone.
+    let r = server.post_form(
+        "/auth/login",
+        &format!("password={}&next=%2Fhistory", form(PASSWORD)),
+        Some(&first),
+    );
+    assert_eq!(r.header("location"), Some("/history"));
+    let second = r.session_cookie().expect("a new cookie");
+    assert_ne!(first, second, "the session id is rotated at sign-in");
+    assert_eq!(server.get_signed_in("/", &first).status, 303);
+    assert_eq!(server.get_signed_in("/", &second).status, 200);
+
+    // Sign-out is a POST (a GET is not a route) and ends the session.
+    assert_ne!(server.get_signed_in("/auth/logout", &second).status, 200);
+    let r = server.post_form("/auth/logout", "", Some(&second));
+    assert_eq!(r.header("location"), Some("/login?signed_out=1"));
+    assert_eq!(server.get_signed_in("/", &second).status, 303);
+
+    // Five failures a minute, then 429 with Retry-After, even for the right password.
+    for _ in 0..5 {
+        let r = server.post_form("/auth/login", "password=nope", None);
+        assert_eq!(r.status, 303);
+    }
+    let r = server.post_form("/auth/login", &format!("password={}", form(PASSWORD)), None);
+    assert_eq!(r.status, 429, "{r:?}");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[test]
+fn cross_site_posts_are_refused_and_pages_carry_the_security_headers() {
+    let server = Server::start(&[]);
+    let body = format!("password={}", form(PASSWORD));
+    let evil = server.request(
+        "POST",
+        "/auth/login",
+        &["Origin: http://evil.example".to_string()],
+        &body,
+    );
+    assert_eq!(evil.status, 403, "{evil:?}");
+    let bare = server.request("POST", "/auth/login", &[], &body);
+    assert_eq!(bare.status, 403, "no Origin and no Referer: {bare:?}");
+    let referer = server.request(
+        "POST",
+        "/auth/login",
+        &[format!("Referer: {}/login", server.origin())],
+        &body,
+    );
+    assert_eq!(referer.status, 303, "{referer:?}");
+
+    let page = server.request("GET", "/login", &[], "");
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // The page's inline scripts carry the nonce the policy names.
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap();
+    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "{}", page.body);
+    for script in page.body.split("<script").skip(1) {
+        let tag = script.split('>').next().unwrap();
+        assert!(tag.contains("nonce=") || tag.contains(" src="), "inline script without nonce: <script{tag}>");
+    }
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+}
+
+#[test]
+fn passwd_sets_the_password_and_signs_every_browser_out() {
+    let server = Server::start(&[]);
+    let cookie = server.sign_in();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mnemosynce"))
+        .args(["passwd", "--data"])
+        .arg(server.data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"the changed password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(server.get_signed_in("/", &cookie).status, 303, "old sessions end");
+    let r = server.post_form("/auth/login", &format!("password={}", form(PASSWORD)), None);
+    assert_eq!(r.header("location"), Some("/login?error=wrong"));
+    let r = server.post_form("/auth/login", "password=the+changed+password", None);
+    assert_eq!(r.header("location"), Some("/"));
+
+    let short = Command::new(env!("CARGO_BIN_EXE_mnemosynce"))
+        .args(["passwd", "--data"])
+        .arg(server.data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = {
+        let mut c = short;
+        c.stdin.take().unwrap().write_all(b"short\n").unwrap();
+        c.wait_with_output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
 }

@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+pub mod auth;
+pub use auth::{Login, Setup};
+
 /// Start page: the state of every task at a glance.
 #[component]
 pub fn Dashboard() -> impl IntoView {

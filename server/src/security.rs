@@ -1,0 +1,235 @@
+//! The request guards every route goes through (SPEC §11), outermost first:
+//!
+//! 1. [`headers`]: security headers on every response — a Content-Security-Policy (scripts only from
+//!    this origin plus WASM, the one inline hydration script allowed by its per-response nonce),
+//!    `frame-ancestors 'none'`, `nosniff`, `Referrer-Policy: same-origin`.
+//! 2. [`same_origin`]: every state-changing request (anything but GET/HEAD/OPTIONS, so server
+//!    functions and the sign-in forms too) and every WebSocket upgrade must carry an `Origin` (or,
+//!    failing that, a `Referer`) naming this very host; otherwise `403`.
+//! 3. [`require_session`]: everything except the sign-in pages and their form posts, `/healthz` and the
+//!    static assets needs a signed-in session. Pages redirect to `/login?next=…`; `/api/…` (server
+//!    functions, the feed) answers `401`.
+
+use crate::auth::{self, is_signed_in, SESSION_SEEN};
+use crate::serve::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use leptos::nonce::Nonce;
+use tower_sessions::Session;
+
+/// Puts this request's nonce in the page's context (replacing the one leptos_axum would make), so the
+/// inline scripts Leptos writes (hydration, resources, suspense) carry the value the CSP names.
+pub fn provide_request_nonce() {
+    if let Some(nonce) = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<Nonce>().cloned())
+    {
+        leptos::prelude::provide_context(nonce);
+    }
+}
+
+/// The Content-Security-Policy of a response with this nonce.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Adds the security headers; makes the nonce available to the page renderer.
+pub async fn headers(mut req: Request, next: Next) -> Response {
+    let nonce = Nonce::new();
+    req.extensions_mut().insert(nonce.clone());
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    resp
+}
+
+/// The `host[:port]` part of an `Origin` or `Referer` value.
+fn authority_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// The host this request was sent to, as the browser saw it.
+fn request_host<'a>(headers: &'a HeaderMap, trust_proxy: bool) -> Option<&'a str> {
+    if trust_proxy {
+        if let Some(h) = headers
+            .get("x-forwarded-host")
+            .and_then(|v| v.to_str().ok())
+        {
+            return h.split(',').next().map(str::trim);
+        }
+    }
+    headers.get(header::HOST).and_then(|v| v.to_str().ok())
+}
+
+/// Whether a request's `Origin` (or `Referer`) names this host. `Err` says why not.
+pub fn check_origin(headers: &HeaderMap, trust_proxy: bool) -> Result<(), &'static str> {
+    let host = request_host(headers, trust_proxy).ok_or("the request has no Host header")?;
+    let claimed = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) if origin != "null" => authority_of(origin),
+        _ => match headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
+            Some(referer) => authority_of(referer),
+            None => return Err("the request names no Origin or Referer"),
+        },
+    };
+    match claimed {
+        Some(a) if a.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err("the request comes from another site"),
+    }
+}
+
+/// Refuses cross-site state changes and WebSocket upgrades.
+pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let upgrade = req.headers().contains_key(header::UPGRADE);
+    if changes_state || upgrade {
+        if let Err(why) = check_origin(req.headers(), state.auth.trust_proxy) {
+            tracing::warn!(path = %req.uri().path(), method = %req.method(), "refused: {why}");
+            return (StatusCode::FORBIDDEN, format!("refused: {why}")).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Paths anyone may fetch: the sign-in pages and forms, the health check, and static assets.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login"
+            | "/setup"
+            | "/auth/login"
+            | "/auth/setup"
+            | "/healthz"
+            | "/favicon.ico"
+            | "/manifest.webmanifest"
+            | "/sw.js"
+            | "/offline.html"
+            | "/robots.txt"
+    ) || path.starts_with("/pkg/")
+        || path.starts_with("/icons/")
+}
+
+/// Keeps everything else behind sign-in.
+pub async fn require_session(
+    State(state): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_string();
+    let signed_in = is_signed_in(&session).await;
+    if is_public(&path) {
+        // The sign-in pages send a signed-in admin home, and each other where the state requires.
+        if req.method() == Method::GET && (path == "/login" || path == "/setup") {
+            if signed_in {
+                return Redirect::to("/").into_response();
+            }
+            match auth::has_password(&state.auth.history).await {
+                Ok(false) if path == "/login" => return Redirect::to("/setup").into_response(),
+                Ok(true) if path == "/setup" => return Redirect::to("/login").into_response(),
+                _ => {}
+            }
+        }
+        return next.run(req).await;
+    }
+    if !signed_in {
+        if path.starts_with("/api/") || req.method() != Method::GET {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"error":"sign in first"}"#,
+            )
+                .into_response();
+        }
+        let target = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let to = if target == "/" {
+            "/login".to_string()
+        } else {
+            format!("/login?next={}", percent_encode(&auth::safe_next(Some(&target))))
+        };
+        return Redirect::to(&to).into_response();
+    }
+    // Reading a session does not extend it; a write every few minutes keeps an active one alive.
+    let now = auth::unix_now();
+    let seen = session.get::<u64>(SESSION_SEEN).await.ok().flatten().unwrap_or(0);
+    if now.saturating_sub(seen) > 300 {
+        let _ = session.insert(SESSION_SEEN, now).await;
+    }
+    next.run(req).await
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_host_may_change_state() {
+        let ok = headers(&[("host", "nas:3000"), ("origin", "http://nas:3000")]);
+        assert!(check_origin(&ok, false).is_ok());
+        let referer = headers(&[("host", "nas:3000"), ("referer", "https://nas:3000/history?x=1")]);
+        assert!(check_origin(&referer, false).is_ok());
+        let other = headers(&[("host", "nas:3000"), ("origin", "http://evil.example")]);
+        assert!(check_origin(&other, false).is_err());
+        let port = headers(&[("host", "nas:3000"), ("origin", "http://nas:3001")]);
+        assert!(check_origin(&port, false).is_err());
+        let none = headers(&[("host", "nas:3000")]);
+        assert!(check_origin(&none, false).is_err());
+        let null = headers(&[("host", "nas:3000"), ("origin", "null")]);
+        assert!(check_origin(&null, false).is_err());
+        let proxied = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("x-forwarded-host", "backup.home.example"),
+            ("origin", "https://backup.home.example"),
+        ]);
+        assert!(check_origin(&proxied, true).is_ok());
+        assert!(check_origin(&proxied, false).is_err(), "X-Forwarded-Host only with --trust-proxy");
+    }
+
+    #[test]
+    fn the_policy_allows_wasm_and_the_nonce_only() {
+        let csp = content_security_policy("abc");
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'nonce-abc';"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("unsafe-inline"));
+    }
+}
