@@ -7,8 +7,13 @@
 //! server-rendered HTML always says "offline": only a connected, hydrated page can be live.
 
 use chrono::{DateTime, Utc};
-use engine::model::feed::{ActiveRun, FeedMessage};
+use engine::model::events::RunEvent;
+use engine::model::feed::{apply_event, ActiveRun, FeedMessage, LogLine};
 use leptos::prelude::*;
+use std::collections::VecDeque;
+
+/// Log lines a tab keeps (and so at most renders): a 100 000-line log never freezes the page.
+pub const LOG_DOM_CAP: usize = 1000;
 
 /// The state of this tab's link to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +40,9 @@ pub struct FeedState {
     pub last_heartbeat: RwSignal<Option<DateTime<Utc>>>,
     pub server_version: RwSignal<Option<String>>,
     pub active_run: RwSignal<Option<ActiveRun>>,
-    /// Sequence number of the newest message received.
+    /// The newest log lines of the active run, at most [`LOG_DOM_CAP`], each with a running number.
+    pub log: RwSignal<VecDeque<(u64, LogLine)>>,
+    /// Sequence number of the newest event applied.
     pub seq: RwSignal<u64>,
 }
 
@@ -47,6 +54,7 @@ impl FeedState {
             last_heartbeat: RwSignal::new(None),
             server_version: RwSignal::new(None),
             active_run: RwSignal::new(None),
+            log: RwSignal::new(VecDeque::new()),
             seq: RwSignal::new(0),
         };
         provide_context(state);
@@ -57,16 +65,75 @@ impl FeedState {
 
     /// Applies one message from the server.
     pub fn apply(&self, msg: FeedMessage) {
-        self.seq.set(msg.seq());
         match msg {
             FeedMessage::Hello {
                 version,
                 active_run,
+                seq,
                 ..
             } => {
                 self.server_version.set(Some(version));
+                // A fresh state: the log restarts from the state's tail.
+                let log = active_run
+                    .as_ref()
+                    .map(|r| {
+                        let first = r.log_count.saturating_sub(r.log_tail.len() as u64);
+                        r.log_tail
+                            .iter()
+                            .cloned()
+                            .enumerate()
+                            .map(|(i, l)| (first + i as u64, l))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.log.set(log);
                 self.active_run.set(active_run);
+                self.seq.set(seq);
                 self.link.set(Link::Live);
+            }
+            FeedMessage::Resumed { version, .. } => {
+                self.server_version.set(Some(version));
+                self.link.set(Link::Live);
+            }
+            FeedMessage::Events { events } => {
+                let Some(last) = events.last().map(|e| e.seq) else {
+                    return;
+                };
+                self.active_run.update(|state| {
+                    for e in &events {
+                        apply_event(state, &e.event);
+                    }
+                });
+                self.log.update(|log| {
+                    for e in &events {
+                        match &e.event {
+                            RunEvent::RunStarted { .. } => log.clear(),
+                            RunEvent::Log {
+                                task,
+                                step,
+                                level,
+                                line,
+                                ..
+                            } => {
+                                let n = log.back().map(|(n, _)| n + 1).unwrap_or(0);
+                                log.push_back((
+                                    n,
+                                    LogLine {
+                                        task: task.clone(),
+                                        step: *step,
+                                        level: *level,
+                                        line: line.clone(),
+                                    },
+                                ));
+                            }
+                            _ => {}
+                        }
+                    }
+                    while log.len() > LOG_DOM_CAP {
+                        log.pop_front();
+                    }
+                });
+                self.seq.set(last);
             }
             FeedMessage::Heartbeat { server_time, .. } => {
                 self.last_heartbeat.set(Some(server_time));
@@ -110,7 +177,7 @@ fn clock_time(t: DateTime<Utc>) -> String {
 mod client {
     use super::{FeedState, Link};
     use engine::model::feed::FeedMessage;
-    use leptos::prelude::Set;
+    use leptos::prelude::{GetUntracked, Set};
     use std::cell::{Cell, RefCell};
     use std::time::Duration;
     use wasm_bindgen::{closure::Closure, JsCast};
@@ -136,18 +203,32 @@ mod client {
         connect(state);
     }
 
-    fn feed_url() -> Option<String> {
+    fn feed_url(since: u64) -> Option<String> {
         let location = web_sys::window()?.location();
         let scheme = if location.protocol().ok()? == "https:" {
             "wss"
         } else {
             "ws"
         };
-        Some(format!("{scheme}://{}/api/feed", location.host().ok()?))
+        let query = if since > 0 {
+            format!("?since={since}")
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{scheme}://{}/api/feed{query}",
+            location.host().ok()?
+        ))
     }
 
     fn connect(state: FeedState) {
-        let Some(url) = feed_url() else { return };
+        // After a reconnect, ask for what was missed since the last event applied.
+        let since = if state.server_version.get_untracked().is_some() {
+            state.seq.get_untracked()
+        } else {
+            0
+        };
+        let Some(url) = feed_url(since) else { return };
         let socket = match WebSocket::new(&url) {
             Ok(s) => s,
             Err(_) => return retry_later(state),
@@ -160,7 +241,7 @@ mod client {
             };
             match serde_json::from_str::<FeedMessage>(&text) {
                 Ok(msg) => {
-                    if matches!(msg, FeedMessage::Hello { .. }) {
+                    if matches!(msg, FeedMessage::Hello { .. } | FeedMessage::Resumed { .. }) {
                         FAILURES.with(|f| f.set(0));
                     }
                     state.apply(msg);

@@ -9,9 +9,10 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::{
     components::{Route, Router, Routes, A},
     hooks::use_location,
-    path,
+    path, SsrMode,
 };
 
+pub mod api;
 pub mod feed;
 pub mod pages;
 pub mod theme;
@@ -52,8 +53,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/login") view=pages::Login/>
                     <Route path=path!("/setup") view=pages::Setup/>
-                    <Route path=path!("/") view=pages::Dashboard/>
-                    <Route path=path!("/history") view=pages::History/>
+                    <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
+                    <Route path=path!("/history") view=pages::History ssr=SsrMode::Async/>
+                    <Route path=path!("/runs/:id") view=pages::Run ssr=SsrMode::Async/>
                     <Route path=path!("/snapshots") view=pages::Snapshots/>
                     <Route path=path!("/settings") view=pages::Settings/>
                 </Routes>

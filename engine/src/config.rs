@@ -679,6 +679,7 @@ const TASK_KEYS: &[&str] = &[
     "allow_empty_source",
     "acls_xattrs",
     "retention",
+    "bwlimit_kbps",
 ];
 const RETENTION_COUNTS: &[&str] = &[
     "keep_last",
@@ -1471,6 +1472,9 @@ impl Checker {
         }
         if let Some(node) = fields.get("retention") {
             self.retention(node, &at(path, "retention"), true);
+        }
+        if let Some(node) = fields.optional("bwlimit_kbps") {
+            self.number(node, &at(path, "bwlimit_kbps"), 1, 100_000_000, "10000");
         }
     }
 }

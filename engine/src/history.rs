@@ -202,10 +202,12 @@ impl History {
 
     /// A value of the `settings` table (e.g. the admin's password hash).
     pub async fn setting(&self, key: &str) -> Result<Option<String>, HistoryError> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Sets (or replaces) a value of the `settings` table.
@@ -512,6 +514,20 @@ impl History {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(task_run_row).transpose()?)
+    }
+
+    /// The newest `limit` runs of `task`, newest first.
+    pub async fn recent_task_runs(
+        &self,
+        task: &str,
+        limit: u32,
+    ) -> Result<Vec<TaskRunRow>, HistoryError> {
+        let rows = sqlx::query("SELECT * FROM task_runs WHERE task = ?1 ORDER BY id DESC LIMIT ?2")
+            .bind(task)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(task_run_row).collect::<Result<_, _>>()?)
     }
 
     /// One page of runs, newest first.

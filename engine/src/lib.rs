@@ -12,6 +12,7 @@
 //!   - [`retention`] is the pure planner: keep (with reasons) or prune;
 //!   - [`mirror`] and [`ssh`] reach the second machine and SSH sources;
 //!   - [`mail`] sends the email report of a run and the test email;
+//!   - [`overview`] computes what the web pages show of tasks and runs;
 //!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
 //!   - [`data_dir`] names the files of a data directory.
 
@@ -29,6 +30,8 @@ pub mod lock;
 pub mod mail;
 #[cfg(feature = "native")]
 pub mod mirror;
+#[cfg(feature = "native")]
+pub mod overview;
 #[cfg(feature = "native")]
 pub mod retention;
 #[cfg(feature = "native")]

@@ -664,6 +664,7 @@ impl RunContext {
             link_dests,
             excludes: task.excludes.clone(),
             one_file_system: task.one_file_system,
+            bwlimit_kbps: task.bwlimit_kbps,
             acls_xattrs: preflight.xattrs,
             dry_run: self.dry_run,
             rsh,

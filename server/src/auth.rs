@@ -117,7 +117,9 @@ pub async fn set_password(
     Ok(())
 }
 
-async fn sqlx_delete_sessions(history: &History) -> Result<(), tower_sessions_sqlx_store::sqlx::Error> {
+async fn sqlx_delete_sessions(
+    history: &History,
+) -> Result<(), tower_sessions_sqlx_store::sqlx::Error> {
     tower_sessions_sqlx_store::sqlx::query("DELETE FROM sessions")
         .execute(history.pool())
         .await
@@ -220,7 +222,11 @@ pub struct Auth {
 impl Auth {
     /// Prepares sign-in at server start: seeds the password from the environment, or makes a setup
     /// code (printed and written to `<data>/setup-code`) when there is no password at all.
-    pub async fn start(history: History, data: DataDir, trust_proxy: bool) -> Result<Auth, AuthError> {
+    pub async fn start(
+        history: History,
+        data: DataDir,
+        trust_proxy: bool,
+    ) -> Result<Auth, AuthError> {
         let auth = Auth {
             history,
             data,
@@ -241,8 +247,10 @@ impl Auth {
         }
         let code = new_setup_code()?;
         let path = setup_code_file(&auth.data);
-        write_private(&path, &format!("{code}\n"))
-            .map_err(|source| AuthError::SetupCode { path: path.clone(), source })?;
+        write_private(&path, &format!("{code}\n")).map_err(|source| AuthError::SetupCode {
+            path: path.clone(),
+            source,
+        })?;
         println!(
             "\n  No admin password yet. Open the web app and create one with this setup code:\n\n      {code}\n\n  (also in {})\n",
             path.display()
@@ -253,12 +261,18 @@ impl Auth {
     }
 
     fn setup_code_matches(&self, typed: &str) -> bool {
-        let current = self.setup_code.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let current = self
+            .setup_code
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         // The file wins when present: `mnemosynce serve` may have been restarted since.
         let from_file = std::fs::read_to_string(setup_code_file(&self.data)).ok();
         let expected = from_file.or(current).map(|c| normalize_code(&c));
         match expected {
-            Some(e) if !e.is_empty() => constant_time_eq(normalize_code(typed).as_bytes(), e.as_bytes()),
+            Some(e) if !e.is_empty() => {
+                constant_time_eq(normalize_code(typed).as_bytes(), e.as_bytes())
+            }
             _ => false,
         }
     }
@@ -498,7 +512,10 @@ mod tests {
         }
         let wait = t.blocked(ip).expect("blocked after five failures");
         assert!(wait <= FAILURE_WINDOW && wait > Duration::from_secs(50));
-        assert!(t.blocked("192.0.2.2".parse().unwrap()).is_none(), "per address");
+        assert!(
+            t.blocked("192.0.2.2".parse().unwrap()).is_none(),
+            "per address"
+        );
         t.clear(ip);
         assert!(t.blocked(ip).is_none());
     }
@@ -510,6 +527,9 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash).await);
         assert!(!verify_password("correct horse batterY", &hash).await);
         assert!(!verify_password("x", "not a hash").await);
-        assert!(matches!(hash_password("short").await, Err(AuthError::TooShort)));
+        assert!(matches!(
+            hash_password("short").await,
+            Err(AuthError::TooShort)
+        ));
     }
 }

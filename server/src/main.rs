@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod feed;
 mod logging;
+mod runs;
 mod security;
 mod serve;
 

@@ -48,8 +48,14 @@ pub async fn headers(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&content_security_policy(&nonce)) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         "permissions-policy",
@@ -165,13 +171,21 @@ pub async fn require_session(
         let to = if target == "/" {
             "/login".to_string()
         } else {
-            format!("/login?next={}", percent_encode(&auth::safe_next(Some(&target))))
+            format!(
+                "/login?next={}",
+                percent_encode(&auth::safe_next(Some(&target)))
+            )
         };
         return Redirect::to(&to).into_response();
     }
     // Reading a session does not extend it; a write every few minutes keeps an active one alive.
     let now = auth::unix_now();
-    let seen = session.get::<u64>(SESSION_SEEN).await.ok().flatten().unwrap_or(0);
+    let seen = session
+        .get::<u64>(SESSION_SEEN)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
     if now.saturating_sub(seen) > 300 {
         let _ = session.insert(SESSION_SEEN, now).await;
     }
@@ -206,7 +220,10 @@ mod tests {
     fn only_this_host_may_change_state() {
         let ok = headers(&[("host", "nas:3000"), ("origin", "http://nas:3000")]);
         assert!(check_origin(&ok, false).is_ok());
-        let referer = headers(&[("host", "nas:3000"), ("referer", "https://nas:3000/history?x=1")]);
+        let referer = headers(&[
+            ("host", "nas:3000"),
+            ("referer", "https://nas:3000/history?x=1"),
+        ]);
         assert!(check_origin(&referer, false).is_ok());
         let other = headers(&[("host", "nas:3000"), ("origin", "http://evil.example")]);
         assert!(check_origin(&other, false).is_err());
@@ -222,7 +239,10 @@ mod tests {
             ("origin", "https://backup.home.example"),
         ]);
         assert!(check_origin(&proxied, true).is_ok());
-        assert!(check_origin(&proxied, false).is_err(), "X-Forwarded-Host only with --trust-proxy");
+        assert!(
+            check_origin(&proxied, false).is_err(),
+            "X-Forwarded-Host only with --trust-proxy"
+        );
     }
 
     #[test]

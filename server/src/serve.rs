@@ -16,16 +16,16 @@ use axum::routing::post;
 use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
 use engine::data_dir::DataDir;
 use engine::history::History;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
 use tracing::Level;
 
 /// Everything the handlers share.
@@ -36,6 +36,9 @@ pub struct AppState {
     pub feed: Arc<FeedHub>,
     pub shutdown: CancellationToken,
     pub auth: Arc<Auth>,
+    /// What the server functions get (data, history, run manager).
+    pub backend: app::api::backend::Backend,
+    pub runs: Arc<crate::runs::RunManager>,
     pub sessions: SqliteStore,
     /// Session cookies get `Secure` (served over HTTPS, or behind a trusted proxy).
     pub secure_cookies: bool,
@@ -94,12 +97,27 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     let auth = Auth::start(history.clone(), data.clone(), args.trust_proxy).await?;
 
     let shutdown = CancellationToken::new();
+    let feed = Arc::new(FeedHub::new());
+    let runs = Arc::new(crate::runs::RunManager::new(
+        data.clone(),
+        history.clone(),
+        cli.config_path(),
+        feed.clone(),
+    ));
+    let backend = app::api::backend::Backend {
+        data: data.clone(),
+        history: history.clone(),
+        config_path: cli.config_path(),
+        runs: runs.clone(),
+    };
     let state = AppState {
         leptos_options: leptos_options.clone(),
         started: Instant::now(),
-        feed: Arc::new(FeedHub::new()),
+        feed,
         shutdown: shutdown.clone(),
         auth: Arc::new(auth),
+        backend,
+        runs: runs.clone(),
         sessions: sessions.clone(),
         secure_cookies: args.trust_proxy,
     };
@@ -119,6 +137,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     .with_graceful_shutdown(async move {
         wait_for_signal().await;
         tracing::info!("shutting down");
+        runs.cancel_all();
         shutdown.cancel();
     })
     .await
@@ -170,6 +189,11 @@ async fn delete_expired_sessions(store: SqliteStore, shutdown: CancellationToken
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let backend = state.backend.clone();
+    let context = move || {
+        security::provide_request_nonce();
+        provide_context(backend.clone());
+    };
     let sessions = SessionManagerLayer::new(state.sessions.clone())
         .with_name("mnemosynce_session")
         .with_http_only(true)
@@ -184,14 +208,14 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/setup", post(auth::setup))
         .route("/auth/logout", post(auth::logout))
-        .leptos_routes_with_context(&state, routes, security::provide_request_nonce, {
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            security::provide_request_nonce,
-            shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(from_fn_with_state(state.clone(), security::require_session))
         .layer(from_fn_with_state(state.clone(), security::same_origin))
         .layer(sessions)

@@ -157,13 +157,15 @@ impl Server {
     async fn feed(
         &self,
         cookie: &str,
-    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = format!("ws://127.0.0.1:{}/api/feed", self.port)
             .into_client_request()
             .unwrap();
         req.headers_mut().insert("cookie", cookie.parse().unwrap());
-        req.headers_mut().insert("origin", self.origin().parse().unwrap());
+        req.headers_mut()
+            .insert("origin", self.origin().parse().unwrap());
         tokio_tungstenite::connect_async(req).await.unwrap().0
     }
     /// SIGTERM, then wait; returns how long the process took to exit.
@@ -331,7 +333,10 @@ async fn every_route_but_sign_in_health_and_assets_refuses_without_a_session() {
         assert!(to.starts_with("/login"), "{path} -> {to}");
     }
     let r = server.request("GET", "/history?status=failed", &[], "");
-    assert_eq!(r.header("location"), Some("/login?next=/history%3Fstatus%3Dfailed"));
+    assert_eq!(
+        r.header("location"),
+        Some("/login?next=/history%3Fstatus%3Dfailed")
+    );
     // Server functions and the feed answer 401, also with a proper Origin.
     let r = server.post_form("/api/anything", "", None);
     assert_eq!(r.status, 401, "{r:?}");
@@ -352,7 +357,10 @@ async fn every_route_but_sign_in_health_and_assets_refuses_without_a_session() {
     assert_eq!(server.get("/healthz").0, 200);
     assert_eq!(server.get("/login").0, 200);
     let asset = server.get("/favicon.ico").0;
-    assert!(asset != 303 && asset != 401, "static files need no session: {asset}");
+    assert!(
+        asset != 303 && asset != 401,
+        "static files need no session: {asset}"
+    );
     // A session opens everything.
     let cookie = server.sign_in();
     assert_eq!(server.get_signed_in("/history", &cookie).status, 200);
@@ -375,7 +383,10 @@ fn first_start_prints_a_setup_code_that_creates_the_password() {
     let mut console = String::new();
     while !console.contains(&code) {
         let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "console ended: {console}");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "console ended: {console}"
+        );
         console.push_str(&line);
     }
 
@@ -386,7 +397,12 @@ fn first_start_prints_a_setup_code_that_creates_the_password() {
 
     let new_pw = "my new admin password";
     let body = |code: &str, pw: &str, confirm: &str| {
-        format!("code={}&password={}&confirm={}", form(code), form(pw), form(confirm))
+        format!(
+            "code={}&password={}&confirm={}",
+            form(code),
+            form(pw),
+            form(confirm)
+        )
     };
     let r = server.post_form("/auth/setup", &body("AAAA-BBBB-CCCC", new_pw, new_pw), None);
     assert_eq!(r.header("location"), Some("/setup?error=code"));
@@ -405,7 +421,11 @@ fn first_start_prints_a_setup_code_that_creates_the_password() {
     assert!(!file.exists(), "the setup code is used up");
     assert_eq!(server.get_signed_in("/", &cookie).status, 200);
     // The code does not work a second time, and the setup page now sends to sign-in.
-    let r = server.post_form("/auth/setup", &body(&code, "another password!", "another password!"), None);
+    let r = server.post_form(
+        "/auth/setup",
+        &body(&code, "another password!", "another password!"),
+        None,
+    );
     assert_eq!(r.header("location"), Some("/login"));
     let r = server.post_form("/auth/login", &format!("password={}", form(new_pw)), None);
     assert_eq!(r.status, 303);
@@ -416,8 +436,14 @@ fn first_start_prints_a_setup_code_that_creates_the_password() {
 fn sign_in_rotates_the_session_throttles_failures_and_sign_out_ends_it() {
     let server = Server::start(&[]);
     let r = server.post_form("/auth/login", "password=wrong&next=%2Fhistory", None);
-    assert_eq!(r.header("location"), Some("/login?error=wrong&next=/history"));
-    assert!(r.session_cookie().is_none(), "no session for a wrong password");
+    assert_eq!(
+        r.header("location"),
+        Some("/login?error=wrong&next=/history")
+    );
+    assert!(
+        r.session_cookie().is_none(),
+        "no session for a wrong password"
+    );
 
     let first = server.sign_in();
     // Signing in again with that session gives a new id; the old one is gone.
@@ -481,10 +507,17 @@ fn cross_site_posts_are_refused_and_pages_carry_the_security_headers() {
         .nth(1)
         .and_then(|r| r.split('\'').next())
         .unwrap();
-    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "{}",
+        page.body
+    );
     for script in page.body.split("<script").skip(1) {
         let tag = script.split('>').next().unwrap();
-        assert!(tag.contains("nonce=") || tag.contains(" src="), "inline script without nonce: <script{tag}>");
+        assert!(
+            tag.contains("nonce=") || tag.contains(" src="),
+            "inline script without nonce: <script{tag}>"
+        );
     }
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(page.header("referrer-policy"), Some("same-origin"));
@@ -510,7 +543,11 @@ fn passwd_sets_the_password_and_signs_every_browser_out() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(server.get_signed_in("/", &cookie).status, 303, "old sessions end");
+    assert_eq!(
+        server.get_signed_in("/", &cookie).status,
+        303,
+        "old sessions end"
+    );
     let r = server.post_form("/auth/login", &format!("password={}", form(PASSWORD)), None);
     assert_eq!(r.header("location"), Some("/login?error=wrong"));
     let r = server.post_form("/auth/login", "password=the+changed+password", None);

@@ -1,32 +1,17 @@
-//! The app's pages. Dashboard, History, Snapshots and Settings are frames for now; they fill in as
-//! the engine's features reach the web app.
+//! The app's pages. Snapshots and Settings are frames for now; they fill in as the engine's features
+//! reach the web app.
 
 use leptos::prelude::*;
 
 pub mod auth;
+pub mod dashboard;
+pub mod history;
+pub mod parts;
+pub mod run;
 pub use auth::{Login, Setup};
-
-/// Start page: the state of every task at a glance.
-#[component]
-pub fn Dashboard() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"Dashboard"</h1>
-            <p class="empty">"No runs yet. Runs and their tasks will show here."</p>
-        </section>
-    }
-}
-
-/// Every run, newest first.
-#[component]
-pub fn History() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"History"</h1>
-            <p class="empty">"No runs recorded yet."</p>
-        </section>
-    }
-}
+pub use dashboard::Dashboard;
+pub use history::History;
+pub use run::Run;
 
 /// The snapshots of each task.
 #[component]

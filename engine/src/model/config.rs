@@ -114,6 +114,10 @@ pub struct Task {
     /// Fields set here override the global policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionOverride>,
+    /// New: limit the transfer to this many KiB/s (rsync `--bwlimit`), e.g. for a source on a slow
+    /// link or a disk that must stay responsive. Default: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bwlimit_kbps: Option<u32>,
 }
 
 fn default_true() -> bool {
@@ -690,6 +694,7 @@ mod tests {
             allow_empty_source: false,
             acls_xattrs: true,
             retention: None,
+            bwlimit_kbps: None,
         };
         let cfg = Config {
             dir_backup_local: "/store".into(),

@@ -8,6 +8,7 @@ pub mod config;
 pub mod connection;
 pub mod events;
 pub mod feed;
+pub mod overview;
 pub mod report;
 pub mod retention;
 pub mod snapshot;

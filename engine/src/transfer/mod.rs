@@ -31,6 +31,8 @@ pub struct TransferRequest {
     pub dry_run: bool,
     /// For an SSH source: the ssh command line rsync runs (`-e`), see `ssh::SshDir::rsync_rsh`.
     pub rsh: Option<String>,
+    /// KiB/s, when the task limits its transfer.
+    pub bwlimit_kbps: Option<u32>,
 }
 
 /// How a transfer ended.

@@ -50,6 +50,9 @@ impl RsyncTransfer {
         if request.one_file_system {
             args.push("--one-file-system".into());
         }
+        if let Some(kbps) = request.bwlimit_kbps {
+            args.push(format!("--bwlimit={kbps}").into());
+        }
         if request.dry_run {
             args.push("--dry-run".into());
         }
@@ -485,6 +488,29 @@ fn shell_words(program: &std::ffi::OsStr, args: &[OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bandwidth_limit_reaches_rsync() {
+        let mut request = TransferRequest {
+            source: crate::model::config::Endpoint::Local("/src".into()),
+            dest: "/store/A/.incomplete".into(),
+            link_dests: vec![],
+            excludes: vec![],
+            one_file_system: false,
+            acls_xattrs: false,
+            dry_run: false,
+            rsh: None,
+            bwlimit_kbps: None,
+        };
+        let has = |args: &[OsString]| {
+            args.iter()
+                .any(|a| a.to_string_lossy().starts_with("--bwlimit"))
+        };
+        assert!(!has(&RsyncTransfer::snapshot_args(&request)));
+        request.bwlimit_kbps = Some(500);
+        let args = RsyncTransfer::snapshot_args(&request);
+        assert!(args.contains(&OsString::from("--bwlimit=500")), "{args:?}");
+    }
 
     #[test]
     fn progress2_lines_become_progress() {

@@ -1,0 +1,216 @@
+//! The dashboard: a live banner while a run is active, every task at a glance, the recent runs, and
+//! *Run now* for all tasks or one.
+
+use super::parts::{ago, took, utc, ProgressBar, StatusBadge};
+use crate::api::{get_dashboard, Dashboard, StartRun};
+use crate::feed::FeedState;
+use engine::model::overview::TaskOverview;
+use engine::model::units::{human_bytes, human_duration};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+/// Start page.
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let feed = expect_context::<FeedState>();
+    // Refetched when a run starts or ends.
+    let key = move || {
+        feed.active_run
+            .with(|r| r.as_ref().map(|r| (r.run_id, r.is_running())))
+    };
+    let data = Resource::new(key, |_| get_dashboard());
+    let start = ServerAction::<StartRun>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = start.value().get() {
+            navigate(&format!("/runs/{id}"), Default::default());
+        }
+    });
+
+    view! {
+        <section class="page">
+            <div class="page-head">
+                <h1>"Dashboard"</h1>
+                <ActionForm action=start attr:class="inline">
+                    <button type="submit" class="primary">"Run now"</button>
+                </ActionForm>
+            </div>
+            {move || start.value().get().and_then(|r| r.err()).map(|e| view! {
+                <p class="form-error" role="alert">{clean_error(&e.to_string())}</p>
+            })}
+            <LiveBanner/>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => view! { <DashboardBody d start/> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// A server function error without its type prefix.
+pub fn clean_error(text: &str) -> String {
+    text.trim_start_matches("error running server function: ")
+        .trim_start_matches("ServerFnError: ")
+        .to_string()
+}
+
+/// The active run: task, step, progress, rate, ETA, link to its page.
+#[component]
+fn LiveBanner() -> impl IntoView {
+    let feed = expect_context::<FeedState>();
+    move || {
+        let run = feed.active_run.get().filter(|r| r.is_running())?;
+        let task = run
+            .tasks
+            .iter()
+            .find(|t| t.status == Some(engine::model::Status::Running))
+            .cloned();
+        let (task_name, step, progress) = match &task {
+            Some(t) => (
+                t.name.clone(),
+                t.current_step().map(|s| s.as_str()).unwrap_or("starting"),
+                t.progress.clone(),
+            ),
+            None => ("—".to_string(), "starting", None),
+        };
+        let done = run
+            .tasks
+            .iter()
+            .filter(|t| {
+                t.status
+                    .is_some_and(|s| s != engine::model::Status::Running)
+            })
+            .count();
+        let total = run.tasks.len();
+        Some(view! {
+            <div class="banner" role="status">
+                <div class="banner-line">
+                    <strong>{format!("Run {} in progress", run.run_id)}</strong>
+                    <span>{format!("task {task_name} ({} of {total}), step {step}", (done + 1).min(total))}</span>
+                    <a href=format!("/runs/{}", run.run_id)>"Open the run"</a>
+                </div>
+                {progress.map(|p| view! { <ProgressBar progress=p/> })}
+            </div>
+        })
+    }
+}
+
+#[component]
+fn DashboardBody(d: Dashboard, start: ServerAction<StartRun>) -> impl IntoView {
+    let now = d.now;
+    let config_error = d.config_error.clone().map(|e| {
+        view! {
+            <div class="notice error" role="alert">
+                <strong>"The configuration cannot be used. "</strong>{e}
+            </div>
+        }
+    });
+    let empty = d.tasks.is_empty() && d.config_error.is_none();
+    let tasks = d
+        .tasks
+        .into_iter()
+        .map(|t| view! { <TaskCard t now start/> })
+        .collect_view();
+    let runs_empty = d.recent_runs.is_empty();
+    let runs = d
+        .recent_runs
+        .into_iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
+                    <td><StatusBadge status=r.status/></td>
+                    <td>{utc(r.started_at)}</td>
+                    <td>{took(r.started_at, r.finished_at, now)}</td>
+                    <td>{r.trigger.as_str()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        {config_error}
+        <Show when=move || empty>
+            <div class="notice">
+                "No tasks yet. Write your tasks in backup_config.yml in the data directory "
+                "(the Settings page will edit it), then press Run now."
+            </div>
+        </Show>
+        <div class="cards">{tasks}</div>
+        <h2>"Recent runs"</h2>
+        {if runs_empty {
+            view! { <p class="muted">"No runs yet. Press Run now to make the first snapshot."</p> }.into_any()
+        } else {
+            view! {
+                <table class="list">
+                    <thead><tr><th>"Run"</th><th>"Status"</th><th>"Started"</th><th>"Took"</th><th>"By"</th></tr></thead>
+                    <tbody>{runs}</tbody>
+                </table>
+                <p><a href="/history">"All runs"</a></p>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn TaskCard(
+    t: TaskOverview,
+    now: chrono::DateTime<chrono::Utc>,
+    start: ServerAction<StartRun>,
+) -> impl IntoView {
+    let last = match (&t.last_snapshot, t.last_snapshot_at) {
+        (Some(name), Some(at)) => format!("{name} ({})", ago(now, at)),
+        _ => "none yet".into(),
+    };
+    // A small bar chart: one bar per run, height by duration; hover for duration and bytes.
+    let max_secs = t.trend.iter().map(|p| p.seconds).max().unwrap_or(0).max(1);
+    let bars = t
+        .trend
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let h = ((p.seconds * 28) / max_secs).max(2);
+            let title = format!(
+                "run {}: {}, {} copied",
+                p.run_id,
+                human_duration(p.seconds),
+                human_bytes(p.bytes)
+            );
+            view! {
+                <rect class="bar" data-status=p.status.as_str() x=(i * 10 + 1).to_string()
+                    y=(30 - h).to_string() width="8" height=h.to_string()>
+                    <title>{title}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let trend = (!t.trend.is_empty()).then(|| view! {
+        <svg class="trend" viewBox="0 0 100 30" role="img" aria-label="Duration of the last runs">
+            {bars}
+        </svg>
+    });
+    let name = t.name.clone();
+    view! {
+        <article class="card" data-task=t.name.clone()>
+            <header class="card-head">
+                <h3>{t.name.clone()}</h3>
+                {t.last_status.map(|s| view! { <StatusBadge status=s/> })}
+            </header>
+            <p class="muted source">{t.source.clone()}</p>
+            <dl class="facts">
+                <dt>"Last snapshot"</dt><dd class="last-snapshot">{last}</dd>
+                <dt>"Snapshots"</dt><dd class="snapshot-count">{t.snapshot_count}</dd>
+                <dt>"Last run"</dt><dd>{t.last_run_at.map(|at| ago(now, at)).unwrap_or_else(|| "never".into())}</dd>
+            </dl>
+            {t.stale.then(|| view! { <p class="stale" role="alert">"⚠ No good snapshot for too long: check this task."</p> })}
+            {trend}
+            <ActionForm action=start attr:class="inline">
+                <input type="hidden" name="task" value=name/>
+                <button type="submit">"Run this task"</button>
+            </ActionForm>
+        </article>
+    }
+}

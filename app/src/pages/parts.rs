@@ -1,0 +1,77 @@
+//! Small pieces the pages share: status badges, times, ages, sizes, the live progress bar.
+
+use chrono::{DateTime, Utc};
+use engine::model::events::Progress;
+use engine::model::units::{human_bytes, human_duration};
+use engine::model::Status;
+use leptos::prelude::*;
+
+/// A status word with its colour (and an icon, so colour is never the only signal).
+#[component]
+pub fn StatusBadge(status: Status) -> impl IntoView {
+    let icon = match status {
+        Status::Success => "✔",
+        Status::Warning => "⚠",
+        Status::Failed => "✘",
+        Status::Cancelled => "■",
+        Status::Running => "●",
+        Status::Skipped => "–",
+    };
+    view! { <span class="badge" data-status=status.as_str()>{icon} " " {status.as_str()}</span> }
+}
+
+/// A time in UTC, the same in the server's HTML and in the browser.
+pub fn utc(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// "just now", "5 min ago", "3 h ago", "2 days ago".
+pub fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let s = (now - t).num_seconds().max(0);
+    match s {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => match s / 86_400 {
+            1 => "1 day ago".into(),
+            d => format!("{d} days ago"),
+        },
+    }
+}
+
+/// How long something took (or has been running, when it has not finished by `now`).
+pub fn took(start: DateTime<Utc>, end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    human_duration((end.unwrap_or(now) - start).num_seconds().max(0) as u64)
+}
+
+/// A progress bar with files, bytes, rate and ETA.
+#[component]
+pub fn ProgressBar(progress: Progress) -> impl IntoView {
+    let pct = progress.percent.unwrap_or(0).min(100);
+    let files = match (progress.files_done, progress.files_total) {
+        (Some(d), Some(t)) => format!("{d} of {t} files"),
+        (Some(d), None) => format!("{d} files"),
+        _ => String::new(),
+    };
+    let rate = progress
+        .rate
+        .map(|r| format!("{}/s", human_bytes(r)))
+        .unwrap_or_default();
+    let eta = progress
+        .eta_seconds
+        .map(|s| format!("{} left", human_duration(s)))
+        .unwrap_or_default();
+    view! {
+        <div class="progress">
+            // A <progress> element: no inline style, which the CSP would refuse.
+            <progress max="100" value=pct.to_string() aria-label="Progress"></progress>
+            <div class="progress-text">
+                <span>{format!("{pct}%")}</span>
+                <span>{files}</span>
+                <span>{human_bytes(progress.bytes)}</span>
+                <span>{rate}</span>
+                <span>{eta}</span>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,196 @@
+//! The server's run manager: starts runs for the web app ("Run now") and, later, the scheduler; one at a
+//! time; publishes their events to the feed; sends the email report afterwards; cancels on request.
+//!
+//! A run reads the configuration from disk when it starts (so an edit takes effect on the next run)
+//! and holds the data directory's run lock like a CLI run, so the two never overlap: a start while
+//! either is active is refused with a sentence saying so.
+
+use crate::feed::FeedHub;
+use app::api::backend::RunControl;
+use engine::data_dir::DataDir;
+use engine::history::History;
+use engine::model::events::{RunEvent, Trigger};
+use engine::model::feed::ActiveRun;
+use engine::run::{self, RunError, RunOptions};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// The run in progress.
+struct Active {
+    run_id: Option<i64>,
+    cancel: CancellationToken,
+}
+
+pub struct RunManager {
+    data: DataDir,
+    history: History,
+    config_path: PathBuf,
+    hub: Arc<FeedHub>,
+    active: Arc<Mutex<Option<Active>>>,
+}
+
+/// Refusal while a run is active.
+pub const BUSY: &str = "a run is already in progress: wait for it to finish, or cancel it first";
+
+impl RunManager {
+    pub fn new(
+        data: DataDir,
+        history: History,
+        config_path: PathBuf,
+        hub: Arc<FeedHub>,
+    ) -> RunManager {
+        RunManager {
+            data,
+            history,
+            config_path,
+            hub,
+            active: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Active>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Cancels the active run (server shutdown): its `.incomplete/` stays for the next run.
+    pub fn cancel_all(&self) {
+        if let Some(a) = self.lock().as_ref() {
+            a.cancel.cancel();
+        }
+    }
+
+    async fn start_run(&self, trigger: Trigger, tasks: Vec<String>) -> Result<i64, String> {
+        let cancel = CancellationToken::new();
+        {
+            let mut active = self.lock();
+            if active.is_some() {
+                return Err(BUSY.into());
+            }
+            *active = Some(Active {
+                run_id: None,
+                cancel: cancel.clone(),
+            });
+        }
+        let release = {
+            let active = self.active.clone();
+            move || *active.lock().unwrap_or_else(|p| p.into_inner()) = None
+        };
+
+        let checked = match engine::config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                release();
+                return Err(e.to_string());
+            }
+        };
+        let errors = checked.errors().count();
+        let config = match checked.config {
+            Some(c) if errors == 0 => c,
+            _ => {
+                let first = checked
+                    .errors()
+                    .next()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                let msg = format!("the configuration has {errors} error(s); the first: {first}");
+                let _ = run::record_failed_run(
+                    &self.history,
+                    trigger,
+                    &format!("configuration error: {msg}"),
+                )
+                .await;
+                release();
+                return Err(msg);
+            }
+        };
+        let tz = match engine::config::resolve_timezone(&config) {
+            Ok(tz) => tz,
+            Err(e) => {
+                release();
+                return Err(e.to_string());
+            }
+        };
+
+        // The run id reaches the caller as soon as the run is recorded (its RunStarted event).
+        let (id_tx, id_rx) = oneshot::channel::<Result<i64, String>>();
+        let id_tx = Arc::new(Mutex::new(Some(id_tx)));
+        let sink: run::EventSink = {
+            let hub = self.hub.clone();
+            let id_tx = id_tx.clone();
+            let active = self.active.clone();
+            Arc::new(move |event: RunEvent| {
+                if let RunEvent::RunStarted { run_id, .. } = &event {
+                    if let Some(a) = active.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                        a.run_id = Some(*run_id);
+                    }
+                    if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                        let _ = tx.send(Ok(*run_id));
+                    }
+                }
+                hub.publish(event);
+            })
+        };
+        let (data, history) = (self.data.clone(), self.history.clone());
+        tokio::spawn(async move {
+            let options = RunOptions {
+                trigger,
+                tasks,
+                dry_run: false,
+            };
+            match run::run(&data, &history, &config, tz, options, sink, cancel).await {
+                Ok(report) => {
+                    release();
+                    if report.run_id.is_some() {
+                        let outcome = engine::mail::report::send_run_report(
+                            &data, &history, &config, tz, &report,
+                        )
+                        .await;
+                        tracing::info!(run = ?report.run_id, status = %report.status, "report: {outcome}");
+                    }
+                }
+                Err(e) => {
+                    release();
+                    let msg = match e {
+                        RunError::Busy(_) => BUSY.to_string(),
+                        other => other.to_string(),
+                    };
+                    if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                        let _ = tx.send(Err(msg));
+                    }
+                }
+            }
+        });
+        match id_rx.await {
+            Ok(r) => r,
+            Err(_) => Err("the run stopped before it started".into()),
+        }
+    }
+}
+
+impl RunControl for RunManager {
+    fn start(
+        &self,
+        trigger: Trigger,
+        tasks: Vec<String>,
+    ) -> Pin<Box<dyn Future<Output = Result<i64, String>> + Send + '_>> {
+        Box::pin(self.start_run(trigger, tasks))
+    }
+
+    fn cancel(&self, run_id: i64) -> bool {
+        match self.lock().as_ref() {
+            Some(a) if a.run_id == Some(run_id) => {
+                a.cancel.cancel();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn state(&self) -> Option<ActiveRun> {
+        self.hub.state()
+    }
+}
