@@ -292,6 +292,24 @@ mod tests {
     }
 
     #[test]
+    fn a_subscriber_that_never_reads_never_blocks_publishing() {
+        let hub = FeedHub::new();
+        let (mut idle, _) = hub.subscribe(None);
+        let started = std::time::Instant::now();
+        for i in 0..100_000 {
+            hub.publish(log(1, &format!("{i}")));
+        }
+        // Publishing does not wait for the idle subscriber (it is a few µs an event, not a stall)...
+        assert!(started.elapsed() < Duration::from_secs(20));
+        // ...which, when it finally looks, is told it lagged (and the feed then resynchronises).
+        assert!(matches!(
+            idle.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+        assert_eq!(hub.seq(), 100_000);
+    }
+
+    #[test]
     fn a_reconnect_gets_what_it_missed_or_a_fresh_state() {
         let hub = FeedHub::new();
         hub.publish(RunEvent::RunStarted {

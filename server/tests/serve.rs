@@ -569,3 +569,187 @@ fn passwd_sets_the_password_and_signs_every_browser_out() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
 }
+
+/// Writes `<data>/backup_config.yml` with one task `Photos` over `source`, storing in `store`.
+fn write_config(
+    data: &std::path::Path,
+    source: &std::path::Path,
+    store: &std::path::Path,
+    extra: &str,
+) {
+    std::fs::write(
+        data.join("backup_config.yml"),
+        format!(
+            "dir_backup_local: {}\nemail: {{enabled: false}}\ntimezone: UTC\ntasks:\n  - name: Photos\n    dir_source: {}\n{extra}",
+            store.display(),
+            source.display()
+        ),
+    )
+    .unwrap();
+}
+
+/// Reads feed messages until `until` says stop; returns every event seen, in order.
+async fn events_until<S>(
+    ws: &mut S,
+    until: impl Fn(&engine::model::events::RunEvent) -> bool,
+) -> Vec<engine::model::feed::Sequenced>
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    let mut seen = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), next_message(ws))
+            .await
+            .expect("the feed went quiet");
+        if let FeedMessage::Events { events } = msg {
+            // The whole batch is kept: events after the one looked for belong to the caller too.
+            let stop = events.iter().any(|e| until(&e.event));
+            seen.extend(events);
+            if stop {
+                return seen;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
+    use engine::model::events::RunEvent;
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::create_dir_all(&store).unwrap();
+    // 3 MB at 500 KiB/s: a run of about six seconds.
+    std::fs::write(source.join("big.bin"), vec![7u8; 3_000_000]).unwrap();
+    write_config(
+        server.data.path(),
+        &source,
+        &store,
+        "    bwlimit_kbps: 500\n",
+    );
+    let cookie = server.sign_in();
+
+    let mut watcher = server.feed(&cookie).await;
+    assert!(matches!(
+        next_message(&mut watcher).await,
+        FeedMessage::Hello { .. }
+    ));
+    // A tab that never reads: it must not hold anything up.
+    let _stalled = server.feed(&cookie).await;
+
+    let r = server.post_form("/api/start_run", "", Some(&cookie));
+    assert_eq!(r.status, 200, "{r:?}");
+    let run_id: i64 = r
+        .body
+        .trim()
+        .trim_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap();
+
+    let started = events_until(&mut watcher, |e| {
+        matches!(
+            e,
+            RunEvent::StepStarted {
+                step: engine::model::events::StepKind::Backup,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(matches!(started[0].event, RunEvent::RunStarted { run_id: id, .. } if id == run_id));
+
+    // A second start while one runs is refused with a sentence.
+    let again = server.post_form("/api/start_run", "", Some(&cookie));
+    assert_eq!(again.status, 500, "{again:?}");
+    assert!(again.body.contains("already in progress"), "{again:?}");
+
+    // The dashboard, rendered on the server, shows the live run's banner... after hydration only;
+    // its HTML already lists the task.
+    let page = server.get_signed_in("/", &cookie);
+    assert!(page.body.contains("Photos"), "{}", page.body);
+
+    let r = server.post_form(
+        "/api/cancel_run",
+        &format!("run_id={run_id}"),
+        Some(&cookie),
+    );
+    assert_eq!((r.status, r.body.trim()), (200, "true"), "{r:?}");
+    let rest = events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
+    let all: Vec<_> = started.iter().chain(rest.iter()).collect();
+    for pair in all.windows(2) {
+        assert_eq!(
+            pair[1].seq,
+            pair[0].seq + 1,
+            "events arrive in order, none missing"
+        );
+    }
+    match &rest.last().unwrap().event {
+        RunEvent::RunFinished { status, .. } => {
+            assert_eq!(*status, engine::model::Status::Cancelled)
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A tab that reconnects with the last number it saw gets nothing twice: Resumed, no events.
+    let last = rest.last().unwrap().seq;
+    let mut resumed = {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://127.0.0.1:{}/api/feed?since={}", server.port, last - 3)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        req.headers_mut()
+            .insert("origin", server.origin().parse().unwrap());
+        tokio_tungstenite::connect_async(req).await.unwrap().0
+    };
+    assert!(
+        matches!(next_message(&mut resumed).await, FeedMessage::Resumed { seq, .. } if seq == last - 3)
+    );
+    match next_message(&mut resumed).await {
+        FeedMessage::Events { events } => {
+            assert_eq!(
+                events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                vec![last - 2, last - 1, last]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The run is recorded, and its page and the history show it (server-rendered).
+    let page = server.get_signed_in(&format!("/runs/{run_id}"), &cookie);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("cancelled"), "{}", page.body);
+    let history = server.get_signed_in("/history?status=cancelled", &cookie);
+    assert!(
+        history.body.contains(&format!("#{run_id}")),
+        "{}",
+        history.body
+    );
+
+    // Without the limit, a run completes and the dashboard lists the snapshot.
+    write_config(server.data.path(), &source, &store, "");
+    let r = server.post_form("/api/start_run", "task=Photos", Some(&cookie));
+    assert_eq!(r.status, 200, "{r:?}");
+    let done = events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
+    match &done.last().unwrap().event {
+        RunEvent::RunFinished { status, .. } => assert_eq!(*status, engine::model::Status::Success),
+        other => panic!("{other:?}"),
+    }
+    let page = server.get_signed_in("/", &cookie);
+    let snapshot = std::fs::read_dir(store.join("Photos"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("20"))
+        .unwrap();
+    assert!(
+        page.body.contains(&snapshot),
+        "the dashboard names the new snapshot {snapshot}"
+    );
+}
