@@ -4,6 +4,8 @@
 //! the browser (feature `hydrate`, built to WASM by `frontend/`). Anything that only makes sense in a
 //! browser (the WebSocket feed, `localStorage`) sits behind `#[cfg(feature = "hydrate")]`.
 
+#![recursion_limit = "256"]
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -41,12 +43,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let feed = feed::FeedState::provide();
+    // The service worker (server/public/sw.js) keeps the app shell for the offline page; browsers
+    // allow it on localhost and over HTTPS only.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(window) = web_sys::window() {
+            if window.is_secure_context() {
+                let _ = window.navigator().service_worker().register("/sw.js");
+            }
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/mnemosynce.css"/>
         <Title text="Mnemosynce"/>
         <Meta name="color-scheme" content="light dark"/>
+        <Meta name="theme-color" content="#0b5cad"/>
         <Link rel="icon" href="/favicon.ico"/>
+        <Link rel="manifest" href="/manifest.webmanifest"/>
+        <Link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
         <Router>
             <Header feed/>
             <main>

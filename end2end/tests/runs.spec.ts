@@ -3,8 +3,7 @@
 import { test, expect, Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestServer, TEST_PASSWORD, freePort } from './server';
-import { signIn } from './shell.spec';
+import { TestServer, TEST_PASSWORD, freePort, signIn } from './server';
 
 test.use({ storageState: { cookies: [], origins: [] } });
 

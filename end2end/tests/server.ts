@@ -5,6 +5,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { expect, Page } from '@playwright/test';
+
+/** Signs in on the sign-in page of `url`. */
+export async function signIn(page: Page, url: string, password: string): Promise<void> {
+  await page.goto(url + '/login');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

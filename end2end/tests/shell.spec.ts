@@ -1,15 +1,7 @@
 // The app shell end to end: server-rendered HTML, hydration, the live feed, and a clean console.
 import { test, expect, Page, request as pwRequest } from '@playwright/test';
-import { TestServer, TEST_PASSWORD, freePort } from './server';
+import { TestServer, TEST_PASSWORD, freePort, signIn } from './server';
 import { STORAGE_STATE } from '../global-setup';
-
-/** Signs in on the sign-in page of `url`. */
-export async function signIn(page: Page, url: string, password: string): Promise<void> {
-  await page.goto(url + '/login');
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
-}
 
 /** Collects console errors and failed requests; a test ends by asserting both are empty. */
 function watchForProblems(page: Page): string[] {

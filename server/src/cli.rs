@@ -140,6 +140,24 @@ pub struct ServeArgs {
     /// session cookie Secure). Only when the port is reachable by the proxy alone.
     #[arg(long, env = "MNEMOSYNCE_TRUST_PROXY")]
     pub trust_proxy: bool,
+
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "MNEMOSYNCE_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "MNEMOSYNCE_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Cli {

@@ -72,6 +72,12 @@ pub enum ServeError {
     Sessions(String),
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    #[error("cannot use the TLS certificate {} and key {}: {error} (both must be PEM files readable by this user; the certificate file may hold the whole chain)", cert.display(), key.display())]
+    Tls {
+        cert: std::path::PathBuf,
+        key: std::path::PathBuf,
+        error: String,
+    },
 }
 
 pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
@@ -119,10 +125,14 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
         backend,
         runs: runs.clone(),
         sessions: sessions.clone(),
-        secure_cookies: args.trust_proxy,
+        secure_cookies: args.trust_proxy || args.tls_cert.is_some(),
     };
     tokio::spawn(delete_expired_sessions(sessions, shutdown.clone()));
     let app = router(state);
+
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return serve_tls(app, args.addr, cert, key, &cli.data, shutdown, runs).await;
+    }
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -142,6 +152,46 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     })
     .await
     .map_err(ServeError::Serve)
+}
+
+/// HTTPS with rustls (ring), the same router.
+async fn serve_tls(
+    app: Router,
+    addr: std::net::SocketAddr,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    data: &std::path::Path,
+    shutdown: CancellationToken,
+    runs: Arc<crate::runs::RunManager>,
+) -> Result<(), ServeError> {
+    // One process-wide provider; a second install (tests) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| ServeError::Tls {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            error: e.to_string(),
+        })?;
+    // Bind first, so a busy port is reported like the plain server does.
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| ServeError::Bind(addr, e))?;
+    let local = listener.local_addr().map_err(ServeError::Serve)?;
+    listener.set_nonblocking(true).map_err(ServeError::Serve)?;
+    tracing::info!(addr = %local, data = %data.display(), "serving on https://{local}");
+    let handle = axum_server::Handle::new();
+    let on_signal = handle.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        runs.cancel_all();
+        shutdown.cancel();
+        on_signal.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .await
+        .map_err(ServeError::Serve)
 }
 
 /// The folder of the built site: `--site`, else the configured one (`target/site`) if it exists

@@ -50,6 +50,11 @@ impl Server {
     }
 
     fn start_with(extra: &[&str], password: Option<&str>) -> Server {
+        Server::start_full(extra, &[], password)
+    }
+
+    /// `extra` go before `serve` (global options), `serve_args` after it.
+    fn start_full(extra: &[&str], serve_args: &[&str], password: Option<&str>) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -61,6 +66,7 @@ impl Server {
             .args(["serve", "--data"])
             .arg(data.path())
             .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(serve_args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_remove("MNEMOSYNCE_ADMIN_PASSWORD")
             .stdout(Stdio::piped())
@@ -752,4 +758,79 @@ async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
         page.body.contains(&snapshot),
         "the dashboard names the new snapshot {snapshot}"
     );
+}
+
+#[tokio::test]
+async fn tls_serves_https_and_marks_the_session_cookie_secure() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let certs = tempfile::tempdir().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert_path, leaf.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+
+    let server = Server::start_full(
+        &[],
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+        Some(PASSWORD),
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let port = server.port;
+    let https = |request: String| {
+        let connector = connector.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+            let mut tls = connector.connect(name, tcp).await.expect("a TLS handshake");
+            tls.write_all(request.as_bytes()).await.unwrap();
+            let mut text = String::new();
+            let _ = tls.read_to_string(&mut text).await;
+            text
+        }
+    };
+    let reply = https(format!(
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    ))
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let body = format!("password={}", form(PASSWORD));
+    let reply = https(format!(
+        "POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://127.0.0.1:{port}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    let cookie = reply
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: mnemosynce_session=")
+        })
+        .unwrap_or_else(|| panic!("{reply}"));
+    assert!(cookie.contains("Secure"), "{cookie}");
+    // Plain HTTP on the same port gets no page.
+    let (status, _) =
+        std::panic::catch_unwind(|| server.get("/healthz")).unwrap_or((0, String::new()));
+    assert_ne!(status, 200);
 }
