@@ -197,6 +197,11 @@ mod client {
     }
 
     pub fn start(state: FeedState) {
+        // The sign-in pages have no session to open a feed with.
+        let path = web_sys::window().and_then(|w| w.location().pathname().ok());
+        if matches!(path.as_deref(), Some("/login") | Some("/setup")) {
+            return;
+        }
         if STARTED.with(|s| s.replace(true)) {
             return;
         }

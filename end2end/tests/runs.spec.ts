@@ -53,7 +53,7 @@ test('a run is watched live in two tabs, survives a reload, and is cancelled', a
     await dash.goto(server.url + '/');
     await expect(dash.locator('.banner')).toContainText('in progress', { timeout: 15_000 });
     await dash.getByRole('button', { name: 'Run now' }).click();
-    await expect(dash.getByRole('alert')).toContainText('already in progress');
+    await expect(dash.locator('.form-error')).toContainText('already in progress');
 
     // A reload in the middle picks the live run up again.
     await page.reload();

@@ -2,11 +2,12 @@
 // offline page) so that, when the server cannot be reached, the offline page shows instead of the
 // browser's error. Pages and data always come from the network: they need a session and must be fresh.
 const CACHE = 'mnemosynce-shell-v1';
+// cargo-leptos names the outputs after LEPTOS_OUTPUT_NAME (mnemosynce): .css, .js and .wasm.
 const SHELL = [
   '/offline.html',
   '/pkg/mnemosynce.css',
   '/pkg/mnemosynce.js',
-  '/pkg/mnemosynce_bg.wasm',
+  '/pkg/mnemosynce.wasm',
   '/favicon.ico',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

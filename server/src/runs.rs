@@ -143,6 +143,15 @@ impl RunManager {
             };
             match run::run(&data, &history, &config, tz, options, sink, cancel).await {
                 Ok(report) => {
+                    // Measured before the next web run may start, so that run cannot change them meanwhile.
+                    for task in &report.tasks {
+                        engine::overview::record_task_size(
+                            &history,
+                            &config.dir_backup_local,
+                            &task.task,
+                        )
+                        .await;
+                    }
                     release();
                     if report.run_id.is_some() {
                         let outcome = engine::mail::report::send_run_report(

@@ -758,6 +758,21 @@ async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
         page.body.contains(&snapshot),
         "the dashboard names the new snapshot {snapshot}"
     );
+    // The store's size is measured right after the run (3 MB of data).
+    let store_size = |body: &str| {
+        body.split("class=\"store-size\">")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut size = store_size(&page.body);
+    while !size.ends_with(" MB") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        size = store_size(&server.get_signed_in("/", &cookie).body);
+    }
+    assert!(size.ends_with(" MB"), "store size {size:?}");
 }
 
 #[tokio::test]

@@ -145,10 +145,12 @@ fn DashboardBody(d: Dashboard, start: ServerAction<StartRun>) -> impl IntoView {
             view! { <p class="muted">"No runs yet. Press Run now to make the first snapshot."</p> }.into_any()
         } else {
             view! {
-                <table class="list">
-                    <thead><tr><th>"Run"</th><th>"Status"</th><th>"Started"</th><th>"Took"</th><th>"By"</th></tr></thead>
-                    <tbody>{runs}</tbody>
-                </table>
+                <div class="table-scroll">
+                    <table class="list">
+                        <thead><tr><th>"Run"</th><th>"Status"</th><th>"Started"</th><th>"Took"</th><th>"By"</th></tr></thead>
+                        <tbody>{runs}</tbody>
+                    </table>
+                </div>
                 <p><a href="/history">"All runs"</a></p>
             }.into_any()
         }}
@@ -203,6 +205,7 @@ fn TaskCard(
             <dl class="facts">
                 <dt>"Last snapshot"</dt><dd class="last-snapshot">{last}</dd>
                 <dt>"Snapshots"</dt><dd class="snapshot-count">{t.snapshot_count}</dd>
+                <dt>"Store size"</dt><dd class="store-size">{t.store_bytes.map(human_bytes).unwrap_or_else(|| "not measured yet".into())}</dd>
                 <dt>"Last run"</dt><dd>{t.last_run_at.map(|at| ago(now, at)).unwrap_or_else(|| "never".into())}</dd>
             </dl>
             {t.stale.then(|| view! { <p class="stale" role="alert">"⚠ No good snapshot for too long: check this task."</p> })}

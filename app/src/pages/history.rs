@@ -82,10 +82,12 @@ pub fn History() -> impl IntoView {
                                     view! { <p class="muted">{if filtered { "No runs match this filter." } else { "No runs recorded yet. Start one with Run now on the dashboard." }}</p> }.into_any()
                                 } else {
                                     view! {
-                                        <table class="list runs">
-                                            <thead><tr><th>"Run"</th><th>"Status"</th><th>"Started"</th><th>"Took"</th><th>"By"</th><th>"Note"</th></tr></thead>
-                                            <tbody>{rows}</tbody>
-                                        </table>
+                                        <div class="table-scroll">
+                                            <table class="list runs">
+                                                <thead><tr><th>"Run"</th><th>"Status"</th><th>"Started"</th><th>"Took"</th><th>"By"</th><th>"Note"</th></tr></thead>
+                                                <tbody>{rows}</tbody>
+                                            </table>
+                                        </div>
                                     }.into_any()
                                 }}
                                 <nav class="pager" aria-label="Pages">

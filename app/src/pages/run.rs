@@ -183,10 +183,12 @@ fn Recorded(d: RunDetail) -> impl IntoView {
                         {format!("took {}", took(t.started_at, t.finished_at, t.finished_at.unwrap_or(t.started_at)))}
                         {t.message.clone().map(|m| format!(" · {m}")).unwrap_or_default()}
                     </p>
-                    <table class="list steps">
-                        <thead><tr><th>"Step"</th><th>"Status"</th><th>"Took"</th><th>"What happened"</th><th></th></tr></thead>
-                        <tbody>{steps}</tbody>
-                    </table>
+                    <div class="table-scroll">
+                        <table class="list steps">
+                            <thead><tr><th>"Step"</th><th>"Status"</th><th>"Took"</th><th>"What happened"</th><th></th></tr></thead>
+                            <tbody>{steps}</tbody>
+                        </table>
+                    </div>
                 </div>
             }
         })

@@ -27,6 +27,8 @@ pub struct TaskOverview {
     pub last_snapshot: Option<String>,
     pub last_snapshot_at: Option<DateTime<Utc>>,
     pub snapshot_count: usize,
+    /// Disk space of the task's folder (every inode once), as measured after its last run.
+    pub store_bytes: Option<u64>,
     /// The status of the task's last run, and when it started.
     pub last_status: Option<Status>,
     pub last_run_at: Option<DateTime<Utc>>,
