@@ -94,23 +94,9 @@ mod server_side {
 
     /// The configuration, or why it cannot be used.
     pub fn config(b: &Backend) -> Result<(engine::model::config::Config, chrono_tz::Tz), String> {
-        let checked = engine::config::load(&b.config_path).map_err(|e| e.to_string())?;
-        let errors = checked.errors().count();
-        match checked.config {
-            Some(c) if errors == 0 => {
-                let tz = engine::config::resolve_timezone(&c).map_err(|e| e.to_string())?;
-                Ok((c, tz))
-            }
-            _ => Err(format!(
-                "{} has {errors} error(s); the first: {}",
-                b.config_path.display(),
-                checked
-                    .errors()
-                    .next()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default()
-            )),
-        }
+        let c = engine::config::load_usable(&b.config_path)?;
+        let tz = engine::config::resolve_timezone(&c).map_err(|e| e.to_string())?;
+        Ok((c, tz))
     }
 }
 

@@ -129,6 +129,30 @@ impl Checked {
     pub fn is_ok(&self) -> bool {
         self.errors().next().is_none()
     }
+
+    /// The configuration, or one sentence saying why it cannot be used (how many errors, and the
+    /// first with its line). Warnings do not stop it.
+    pub fn usable(self, path: &Path) -> Result<Config, String> {
+        let errors = self.errors().count();
+        let first = self
+            .errors()
+            .next()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        match self.config {
+            Some(c) if errors == 0 => Ok(c),
+            _ => Err(format!(
+                "{} has {errors} error(s); the first: {first}",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// Reads the configuration file and returns it when it can be used, else one sentence saying why
+/// (for the server's runs and pages; the CLI prints every problem with [`load`] first).
+pub fn load_usable(path: &Path) -> Result<Config, String> {
+    load(path).map_err(|e| e.to_string())?.usable(path)
 }
 
 /// The configuration file could not be read at all (its content is judged by [`check_str`]).

@@ -353,8 +353,8 @@ fn with_next(base: &str, next: &str) -> String {
     }
 }
 
-/// Percent-encodes everything but unreserved characters and `/`.
-fn urlencode(s: &str) -> String {
+/// Percent-encodes everything but unreserved characters and `/` (for `?next=` paths).
+pub fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {

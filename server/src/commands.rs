@@ -32,21 +32,7 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
     let path = cli.config_path();
     let checked = config::load(&path).map_err(|e| e.to_string())?;
     print_problems(&path, &checked);
-    let errors = checked.errors().count();
-    match checked.config {
-        Some(c) if errors == 0 => Ok(c),
-        _ => {
-            let first = checked
-                .errors()
-                .next()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            Err(format!(
-                "{} has {errors} error(s); the first: {first}",
-                path.display()
-            ))
-        }
-    }
+    checked.usable(&path)
 }
 
 fn print_problems(path: &std::path::Path, checked: &Checked) {

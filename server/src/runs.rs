@@ -80,23 +80,9 @@ impl RunManager {
             move || *active.lock().unwrap_or_else(|p| p.into_inner()) = None
         };
 
-        let checked = match engine::config::load(&self.config_path) {
+        let config = match engine::config::load_usable(&self.config_path) {
             Ok(c) => c,
-            Err(e) => {
-                release();
-                return Err(e.to_string());
-            }
-        };
-        let errors = checked.errors().count();
-        let config = match checked.config {
-            Some(c) if errors == 0 => c,
-            _ => {
-                let first = checked
-                    .errors()
-                    .next()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default();
-                let msg = format!("the configuration has {errors} error(s); the first: {first}");
+            Err(msg) => {
                 let _ = run::record_failed_run(
                     &self.history,
                     trigger,

@@ -173,7 +173,7 @@ pub async fn require_session(
         } else {
             format!(
                 "/login?next={}",
-                percent_encode(&auth::safe_next(Some(&target)))
+                auth::urlencode(&auth::safe_next(Some(&target)))
             )
         };
         return Redirect::to(&to).into_response();
@@ -190,18 +190,6 @@ pub async fn require_session(
         let _ = session.insert(SESSION_SEEN, now).await;
     }
     next.run(req).await
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
