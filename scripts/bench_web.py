@@ -179,7 +179,7 @@ def main():
         _, _, html = server.request("GET", "/", cookie=cookie)
         first = len(gzip.compress(html, 6))
         parts = {"html": first}
-        for asset in ["/pkg/mnemosynce.css", "/pkg/mnemosynce.js", "/pkg/mnemosynce_bg.wasm"]:
+        for asset in ["/pkg/mnemosynce.css", "/pkg/mnemosynce.js", "/pkg/mnemosynce.wasm"]:
             status, _, body = server.request("GET", asset)
             assert status == 200, asset
             parts[asset.rsplit("/", 1)[1]] = len(gzip.compress(body, 6))

@@ -283,3 +283,52 @@ mod client {
         leptos::prelude::set_timeout(move || connect(state), Duration::from_millis(delay_ms));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::model::events::{LogLevel, Trigger};
+    use engine::model::feed::Sequenced;
+
+    #[test]
+    fn a_huge_log_keeps_only_the_newest_lines_in_the_page() {
+        Owner::new().with(|| {
+            let state = FeedState::provide();
+            let start = Sequenced {
+                seq: 1,
+                event: RunEvent::RunStarted {
+                    run_id: 1,
+                    trigger: Trigger::Manual,
+                    tasks: vec!["A".into()],
+                    at: chrono::Utc::now(),
+                },
+            };
+            state.apply(FeedMessage::Events {
+                events: vec![start],
+            });
+            // 100 000 lines, in batches as the server sends them.
+            for batch in 0..100u64 {
+                let events = (0..1000u64)
+                    .map(|i| Sequenced {
+                        seq: 2 + batch * 1000 + i,
+                        event: RunEvent::Log {
+                            run_id: 1,
+                            task: Some("A".into()),
+                            step: None,
+                            level: LogLevel::Info,
+                            line: format!("line {}", batch * 1000 + i),
+                        },
+                    })
+                    .collect();
+                state.apply(FeedMessage::Events { events });
+            }
+            let log = state.log.get_untracked();
+            assert_eq!(log.len(), LOG_DOM_CAP);
+            assert_eq!(log.back().unwrap().1.line, "line 99999");
+            assert_eq!(state.seq.get_untracked(), 100_001);
+            // The run state counts every line but keeps only its tail.
+            let run = state.active_run.get_untracked().unwrap();
+            assert_eq!(run.log_count, 100_000);
+        });
+    }
+}
