@@ -72,7 +72,7 @@ fn authority_of(url: &str) -> Option<&str> {
 }
 
 /// The host this request was sent to, as the browser saw it.
-fn request_host<'a>(headers: &'a HeaderMap, trust_proxy: bool) -> Option<&'a str> {
+fn request_host(headers: &HeaderMap, trust_proxy: bool) -> Option<&str> {
     if trust_proxy {
         if let Some(h) = headers
             .get("x-forwarded-host")
