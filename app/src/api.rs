@@ -46,6 +46,9 @@ pub mod backend {
     use std::pin::Pin;
     use std::sync::Arc;
 
+    /// The session key that marks the signed-in admin (set by the server's sign-in).
+    pub const SESSION_ADMIN: &str = "admin";
+
     /// Starting and cancelling runs: implemented by the server's run manager.
     pub trait RunControl: Send + Sync + 'static {
         /// Starts a run; `Ok(run id)` once it is recorded, `Err(sentence)` when it cannot start.
@@ -79,7 +82,10 @@ mod server_side {
         let session: tower_sessions::Session = leptos_axum::extract()
             .await
             .map_err(|_| ServerFnError::new("sign in first"))?;
-        if !matches!(session.get::<bool>("admin").await, Ok(Some(true))) {
+        if !matches!(
+            session.get::<bool>(super::backend::SESSION_ADMIN).await,
+            Ok(Some(true))
+        ) {
             if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
                 resp.set_status(http::StatusCode::UNAUTHORIZED);
             }
@@ -105,15 +111,14 @@ mod server_side {
 pub async fn get_dashboard() -> Result<Dashboard, ServerFnError> {
     use server_side::*;
     let b = admin().await?;
-    let recent_runs = engine::overview::runs(
-        &b.history,
-        &engine::history::RunFilter {
+    let recent_runs = b
+        .history
+        .runs(&engine::history::RunFilter {
             limit: 10,
             ..Default::default()
-        },
-    )
-    .await
-    .map_err(fail)?;
+        })
+        .await
+        .map_err(fail)?;
     let (tasks, config_error, stale_after_days) = match config(&b) {
         Ok((c, tz)) => (
             engine::overview::task_overviews(&c, &b.history, tz, chrono::Utc::now())
@@ -156,9 +161,7 @@ pub async fn get_runs(
         before,
         limit: PAGE_SIZE + 1,
     };
-    let mut runs = engine::overview::runs(&b.history, &filter)
-        .await
-        .map_err(fail)?;
+    let mut runs = b.history.runs(&filter).await.map_err(fail)?;
     let next = if runs.len() > PAGE_SIZE as usize {
         runs.truncate(PAGE_SIZE as usize);
         runs.last().map(|r| r.id)

@@ -32,19 +32,8 @@ pub enum HistoryError {
     Query(#[from] sqlx::Error),
 }
 
-/// One run as listed in the history.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RunRow {
-    pub id: i64,
-    pub trigger: String,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub status: Status,
-    pub message: Option<String>,
-    /// `None` when no report was attempted (dry runs, older runs).
-    pub report_status: Option<ReportStatus>,
-    pub report_error: Option<String>,
-}
+/// One run as listed in the history: the model's type, so the pages get exactly what is stored.
+pub use crate::model::overview::RunSummary as RunRow;
 
 /// One task of one run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -135,7 +124,7 @@ fn stat_columns(stats: Option<&TransferStats>) -> [Option<i64>; 4] {
 fn run_row(row: &SqliteRow) -> Result<RunRow, sqlx::Error> {
     Ok(RunRow {
         id: row.try_get("id")?,
-        trigger: row.try_get("trigger")?,
+        trigger: Trigger::parse(row.try_get::<&str, _>("trigger")?).unwrap_or(Trigger::Manual),
         started_at: from_ms(row.try_get("started_at")?),
         finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(from_ms),
         status: status_of(row.try_get::<&str, _>("status")?),

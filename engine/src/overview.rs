@@ -3,12 +3,10 @@
 //! else, so a page shows exactly what the CLI and the email report would.
 
 use crate::data_dir::DataDir;
-use crate::history::{History, HistoryError, RunFilter, RunRow};
+use crate::history::{History, HistoryError};
 use crate::model::config::Config;
-use crate::model::events::{StepKind, Trigger};
-use crate::model::overview::{
-    RunDetail, RunSummary, StepDetail, TaskOverview, TaskRunDetail, TrendPoint,
-};
+use crate::model::events::StepKind;
+use crate::model::overview::{RunDetail, StepDetail, TaskOverview, TaskRunDetail, TrendPoint};
 use crate::model::snapshot::Completeness;
 use crate::model::Status;
 use crate::run::{candidates, local_to_utc};
@@ -76,29 +74,6 @@ pub async fn task_overviews(
     Ok(out)
 }
 
-pub fn run_summary(row: RunRow) -> RunSummary {
-    RunSummary {
-        id: row.id,
-        trigger: Trigger::parse(&row.trigger).unwrap_or(Trigger::Manual),
-        started_at: row.started_at,
-        finished_at: row.finished_at,
-        status: row.status,
-        message: row.message,
-        report_status: row.report_status,
-        report_error: row.report_error,
-    }
-}
-
-/// One page of the history, newest first.
-pub async fn runs(history: &History, filter: &RunFilter) -> Result<Vec<RunSummary>, HistoryError> {
-    Ok(history
-        .runs(filter)
-        .await?
-        .into_iter()
-        .map(run_summary)
-        .collect())
-}
-
 /// A run with its tasks and steps; `None` for an unknown id.
 pub async fn run_detail(history: &History, id: i64) -> Result<Option<RunDetail>, HistoryError> {
     let Some(row) = history.run(id).await? else {
@@ -134,10 +109,7 @@ pub async fn run_detail(history: &History, id: i64) -> Result<Option<RunDetail>,
             steps,
         });
     }
-    Ok(Some(RunDetail {
-        run: run_summary(row),
-        tasks,
-    }))
+    Ok(Some(RunDetail { run: row, tasks }))
 }
 
 /// The end of one step's log (at most [`LOG_PAGE_MAX`] bytes; the first line says when cut). The

@@ -194,8 +194,17 @@ impl Fixture {
         )
     }
 
-    /// Runs the tasks of `yaml` and sends the report, as `mnemosynce run` does.
+    /// Runs every task of `yaml` and sends the report, as `mnemosynce run` does.
     async fn run(&self, yaml: &str) -> (RunReport, report::ReportOutcome, History) {
+        self.run_tasks(yaml, &[]).await
+    }
+
+    /// Runs the named tasks of `yaml` (all when empty) and sends the report.
+    async fn run_tasks(
+        &self,
+        yaml: &str,
+        tasks: &[&str],
+    ) -> (RunReport, report::ReportOutcome, History) {
         let checked = config::check_str(yaml);
         let cfg = checked
             .config
@@ -205,7 +214,7 @@ impl Fixture {
         let history = History::open(&self.data.database()).await.unwrap();
         let options = RunOptions {
             trigger: Trigger::Cli,
-            tasks: vec![],
+            tasks: tasks.iter().map(|t| t.to_string()).collect(),
             dry_run: false,
         };
         let report = run::run(
@@ -366,28 +375,8 @@ async fn a_stale_task_is_flagged_even_when_this_run_succeeded() {
         "report: {when: failures, stale_after_days: 3}",
         &["Photos", "Music"],
     );
-    let cfg = config::check_str(&yaml).config.unwrap();
-    let tz = config::resolve_timezone(&cfg).unwrap();
-    f.data.create().unwrap();
-    let history = History::open(&f.data.database()).await.unwrap();
-    let options = RunOptions {
-        trigger: Trigger::Cli,
-        tasks: vec!["Photos".into()],
-        dry_run: false,
-    };
-    let report = run::run(
-        &f.data,
-        &history,
-        &cfg,
-        tz,
-        options,
-        Arc::new(|_| {}),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let (report, outcome, _) = f.run_tasks(&yaml, &["Photos"]).await;
     assert_eq!(report.status, Status::Success);
-    let outcome = report::send_run_report(&f.data, &history, &cfg, tz, &report).await;
     assert_eq!(
         outcome.status,
         ReportStatus::Sent,

@@ -39,8 +39,10 @@ use tower_sessions::Session;
 pub const PASSWORD_KEY: &str = "admin_password_argon2id";
 /// The environment variable that seeds the first password.
 pub const PASSWORD_ENV: &str = "MNEMOSYNCE_ADMIN_PASSWORD";
-/// The session key that marks a signed-in admin.
-pub const SESSION_ADMIN: &str = "admin";
+/// The session key that marks a signed-in admin (shared with the server functions' own check).
+pub use app::api::backend::SESSION_ADMIN;
+/// The table of the SQLite session store.
+pub const SESSIONS_TABLE: &str = "sessions";
 /// The session key of the last activity (Unix seconds), refreshed now and then to keep it alive.
 pub const SESSION_SEEN: &str = "seen";
 /// A session ends after this long without a request.
@@ -113,14 +115,13 @@ pub async fn set_password(
     history.set_setting(PASSWORD_KEY, &hash).await?;
     let _ = std::fs::remove_file(setup_code_file(data));
     // The sessions table exists once a server has run; before that there is nothing to end.
-    let _ = sqlx_delete_sessions(history).await;
+    let _ = end_all_sessions(history).await;
     Ok(())
 }
 
-async fn sqlx_delete_sessions(
-    history: &History,
-) -> Result<(), tower_sessions_sqlx_store::sqlx::Error> {
-    tower_sessions_sqlx_store::sqlx::query("DELETE FROM sessions")
+/// Deletes every session: every browser must sign in again.
+async fn end_all_sessions(history: &History) -> Result<(), tower_sessions_sqlx_store::sqlx::Error> {
+    tower_sessions_sqlx_store::sqlx::query(&format!("DELETE FROM {SESSIONS_TABLE}"))
         .execute(history.pool())
         .await
         .map(|_| ())
@@ -213,8 +214,6 @@ pub struct Auth {
     pub history: History,
     pub data: DataDir,
     pub throttle: Throttle,
-    /// The current setup code, while no password exists.
-    setup_code: Mutex<Option<String>>,
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` / `X-Forwarded-Host` (behind a reverse proxy).
     pub trust_proxy: bool,
 }
@@ -231,7 +230,6 @@ impl Auth {
             history,
             data,
             throttle: Throttle::default(),
-            setup_code: Mutex::new(None),
             trust_proxy,
         };
         if has_password(&auth.history).await? {
@@ -256,22 +254,15 @@ impl Auth {
             path.display()
         );
         tracing::info!(file = %path.display(), "setup code written: create the admin password at /setup");
-        *auth.setup_code.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
         Ok(auth)
     }
 
+    /// The setup code lives in `<data>/setup-code` only (setting the password removes it), so a
+    /// restarted server and the file the owner reads always agree.
     fn setup_code_matches(&self, typed: &str) -> bool {
-        let current = self
-            .setup_code
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        // The file wins when present: `mnemosynce serve` may have been restarted since.
-        let from_file = std::fs::read_to_string(setup_code_file(&self.data)).ok();
-        let expected = from_file.or(current).map(|c| normalize_code(&c));
-        match expected {
-            Some(e) if !e.is_empty() => {
-                constant_time_eq(normalize_code(typed).as_bytes(), e.as_bytes())
+        match std::fs::read_to_string(setup_code_file(&self.data)).map(|c| normalize_code(&c)) {
+            Ok(expected) if !expected.is_empty() => {
+                constant_time_eq(normalize_code(typed).as_bytes(), expected.as_bytes())
             }
             _ => false,
         }
@@ -459,7 +450,6 @@ pub async fn setup(
     if let Err(e) = set_password(&auth.history, &auth.data, &form.password).await {
         return server_error(e);
     }
-    *auth.setup_code.lock().unwrap_or_else(|p| p.into_inner()) = None;
     auth.throttle.clear(client);
     if let Err(e) = sign_in(&session).await {
         return server_error(e);

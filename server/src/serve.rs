@@ -94,7 +94,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     let data = DataDir::new(&cli.data);
     let history = History::open(&data.database()).await?;
     let sessions = SqliteStore::new(history.pool().clone())
-        .with_table_name("sessions")
+        .with_table_name(auth::SESSIONS_TABLE)
         .map_err(ServeError::Sessions)?;
     sessions
         .migrate()

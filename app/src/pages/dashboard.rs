@@ -1,7 +1,7 @@
 //! The dashboard: a live banner while a run is active, every task at a glance, the recent runs, and
 //! *Run now* for all tasks or one.
 
-use super::parts::{ago, took, utc, ProgressBar, StatusBadge};
+use super::parts::{ago, clean_error, took, utc, ProgressBar, StatusBadge};
 use crate::api::{get_dashboard, Dashboard, StartRun};
 use crate::feed::FeedState;
 use engine::model::overview::TaskOverview;
@@ -49,13 +49,6 @@ pub fn Dashboard() -> impl IntoView {
             </Suspense>
         </section>
     }
-}
-
-/// A server function error without its type prefix.
-pub fn clean_error(text: &str) -> String {
-    text.trim_start_matches("error running server function: ")
-        .trim_start_matches("ServerFnError: ")
-        .to_string()
 }
 
 /// The active run: task, step, progress, rate, ETA, link to its page.

@@ -1,8 +1,7 @@
 //! Every run, newest first: filter by task and status, 50 a page (keyset paging by run id, so page
 //! 2 000 costs what page 1 costs). The filter is a plain GET form: it works without JavaScript.
 
-use super::dashboard::clean_error;
-use super::parts::{took, utc, StatusBadge};
+use super::parts::{clean_error, took, utc, StatusBadge};
 use crate::api::get_runs;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

@@ -20,6 +20,13 @@ pub fn StatusBadge(status: Status) -> impl IntoView {
     view! { <span class="badge" data-status=status.as_str()>{icon} " " {status.as_str()}</span> }
 }
 
+/// A server function's error as a sentence for the page (without its type prefix).
+pub fn clean_error(text: &str) -> String {
+    text.trim_start_matches("error running server function: ")
+        .trim_start_matches("ServerFnError: ")
+        .to_string()
+}
+
 /// A time in UTC, the same in the server's HTML and in the browser.
 pub fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()

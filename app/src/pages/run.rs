@@ -2,8 +2,7 @@
 //! (coloured by level, a *follow* switch, at most `LOG_DOM_CAP` lines in the page) and *Cancel*;
 //! afterwards the recorded run with each step's log on demand.
 
-use super::dashboard::clean_error;
-use super::parts::{took, utc, ProgressBar, StatusBadge};
+use super::parts::{clean_error, took, utc, ProgressBar, StatusBadge};
 use crate::api::{get_run, get_step_log, CancelRun};
 use crate::feed::FeedState;
 use engine::model::feed::ActiveRun;
