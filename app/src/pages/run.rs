@@ -19,9 +19,12 @@ pub fn Run() -> impl IntoView {
     // The live state of this run, while the feed has it.
     let live = move || feed.active_run.get().filter(|r| Some(r.run_id) == id());
     let running = move || live().is_some_and(|r| r.is_running());
-    // The recorded run; fetched again when the live run ends.
+    // The recorded run; fetched again whenever the feed changes this run's status. Keyed on the
+    // status itself, not on "running or not": a short run can start and end within one batch of
+    // events, and must still be fetched again once it has ended.
+    let live_status = move || live().map(|r| r.status);
     let recorded = Resource::new(
-        move || (id(), running()),
+        move || (id(), live_status()),
         |(id, _)| async move {
             match id {
                 Some(id) => get_run(id).await,
