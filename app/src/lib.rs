@@ -73,6 +73,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/:id") view=pages::Run ssr=SsrMode::Async/>
                     <Route path=path!("/snapshots") view=pages::Snapshots/>
                     <Route path=path!("/settings") view=pages::Settings/>
+                    <Route path=path!("/settings/config") view=pages::ConfigPage/>
+                    <Route path=path!("/settings/keys") view=pages::KeysPage/>
+                    <Route path=path!("/settings/connections") view=pages::ConnectionsPage/>
+                    <Route path=path!("/settings/schedule") view=pages::SchedulePage/>
+                    <Route path=path!("/welcome") view=pages::Wizard/>
                 </Routes>
             </main>
             <footer class="bottom">

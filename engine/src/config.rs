@@ -29,9 +29,10 @@
 //!    `Parser::load`, whose recursion could overflow the stack on hostile nesting before we get a say.
 //!
 //! 2. **Check the tree against the schema.** A `Checker` walks the tree the way the schema describes
-//!    it: required keys, types, task names, endpoints, addresses, time zone, cron shape, numbers in
-//!    range. It never stops at the first mistake; it records a [`Problem`] and moves on. Unknown keys
-//!    and paths that do not exist are warnings: a drive may be unmounted while the user edits.
+//!    it: required keys, types, task names, endpoints, addresses, time zone, cron expression
+//!    (`crate::schedule`), numbers in range. It never stops at the first mistake; it records a
+//!    [`Problem`] and moves on. Unknown keys and paths that do not exist are warnings: a drive may be
+//!    unmounted while the user edits.
 //!
 //! 3. **The typed parse.** Only when pass 2 found no error does `serde_yaml` read the text into the
 //!    typed [`Config`] of `crate::model::config`. By then it can hardly fail, but if it does its message
@@ -1292,16 +1293,8 @@ impl Checker {
                         .into(),
                 );
             } else if let Some(cron) = self.text(node, "schedule.cron") {
-                let count = cron.split_whitespace().count();
-                if count != 5 {
-                    self.error(
-                        node.pos,
-                        format!(
-                            "schedule.cron {} has {count} field(s) but needs 5: minute hour day-of-month month \
-                             day-of-week, e.g. \"0 2 * * *\" for 02:00 every day",
-                            shown(cron)
-                        ),
-                    );
+                if let Err(e) = crate::schedule::Cron::parse(cron) {
+                    self.error(node.pos, e.to_string());
                 }
             }
         }
@@ -2057,7 +2050,15 @@ tasks:
                 "schedule: {cron: \"0 2 * *\"}",
                 "has 4 field(s) but needs 5",
             ),
-            ("schedule: {cron: \"@daily\"}", "needs 5"),
+            (
+                "schedule: {cron: \"0 25 * * *\"}",
+                "schedule.cron \"0 25 * * *\": hour 25 is out of range 0-23",
+            ),
+            (
+                "schedule: {cron: \"0 0 30 2 *\"}",
+                "never runs: February has no day 30",
+            ),
+            ("schedule: {cron: \"@sometimes\"}", "not a known shorthand"),
             ("schedule: {enabled: yes}", "write true or false"),
             ("schedule: {enabled: \"true\"}", "remove the quotes"),
             ("timezone: Mars/Olympus", "is not a known IANA time zone"),

@@ -212,6 +212,15 @@ impl History {
         Ok(())
     }
 
+    /// Removes a value of the `settings` table (nothing happens when it is not there).
+    pub async fn delete_setting(&self, key: &str) -> Result<(), HistoryError> {
+        sqlx::query("DELETE FROM settings WHERE key = ?1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Marks runs left `running` by a process that died as failed. Call only while holding the run
     /// lock (otherwise a live run of another process would be marked).
     pub async fn close_interrupted(&self, now: DateTime<Utc>) -> Result<u64, HistoryError> {

@@ -21,6 +21,8 @@ pub mod model;
 #[cfg(feature = "native")]
 pub mod config;
 #[cfg(feature = "native")]
+pub mod config_edit;
+#[cfg(feature = "native")]
 pub mod data_dir;
 #[cfg(feature = "native")]
 pub mod history;
@@ -36,6 +38,10 @@ pub mod overview;
 pub mod retention;
 #[cfg(feature = "native")]
 pub mod run;
+#[cfg(feature = "native")]
+pub mod schedule;
+#[cfg(feature = "native")]
+pub mod setup;
 #[cfg(feature = "native")]
 pub mod ssh;
 #[cfg(feature = "native")]

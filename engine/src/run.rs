@@ -94,11 +94,28 @@ pub async fn record_failed_run(
     trigger: Trigger,
     message: &str,
 ) -> Result<i64, HistoryError> {
+    record_run_without_tasks(history, trigger, Status::Failed, message).await
+}
+
+/// Records a start that did not happen because another run was active (the scheduler's case), as a
+/// *skipped* run with the reason, so the history shows the gap instead of hiding it.
+pub async fn record_skipped_run(
+    history: &History,
+    trigger: Trigger,
+    message: &str,
+) -> Result<i64, HistoryError> {
+    record_run_without_tasks(history, trigger, Status::Skipped, message).await
+}
+
+async fn record_run_without_tasks(
+    history: &History,
+    trigger: Trigger,
+    status: Status,
+    message: &str,
+) -> Result<i64, HistoryError> {
     let now = Utc::now();
     let id = history.start_run(trigger, now).await?;
-    history
-        .finish_run(id, Status::Failed, Some(message), now)
-        .await?;
+    history.finish_run(id, status, Some(message), now).await?;
     Ok(id)
 }
 

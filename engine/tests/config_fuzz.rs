@@ -105,9 +105,8 @@ fn assert_really_valid(cfg: &Config, doc: &str) {
             );
         }
     }
-    assert_eq!(
-        cfg.schedule.cron.split_whitespace().count(),
-        5,
+    assert!(
+        engine::schedule::Cron::parse(&cfg.schedule.cron).is_ok(),
         "cron accepted: {}",
         short(doc)
     );
@@ -235,7 +234,14 @@ const FIELDS: &[(&str, &str, &[&str])] = &[
     (
         "cron",
         "\"0 2 * * *\"",
-        &["\"0 2 * *\"", "\"@daily\"", "~", "\"* * * * * *\"", "\"\""],
+        &[
+            "\"0 2 * *\"",
+            "\"@dayly\"",
+            "\"0 25 * * *\"",
+            "~",
+            "\"* * * * * *\"",
+            "\"\"",
+        ],
     ),
     (
         "enabled",

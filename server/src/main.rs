@@ -9,6 +9,7 @@ mod commands;
 mod feed;
 mod logging;
 mod runs;
+mod scheduler;
 mod security;
 mod serve;
 

@@ -68,6 +68,8 @@ pub enum ServeError {
     Serve(std::io::Error),
     #[error("cannot open the database: {0}")]
     History(#[from] engine::history::HistoryError),
+    #[error("cannot start the scheduler: {0}")]
+    Scheduler(String),
     #[error("cannot prepare the session store: {0}")]
     Sessions(String),
     #[error(transparent)]
@@ -129,7 +131,26 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     };
     tokio::spawn(delete_expired_sessions(sessions, shutdown.clone()));
     let app = router(state);
+    let scheduler =
+        crate::scheduler::Scheduler::new(runs.clone(), history.clone(), cli.config_path());
+    let mut clock = scheduler
+        .start()
+        .await
+        .map_err(|e| ServeError::Scheduler(e.to_string()))?;
+    let served = serve_app(app, cli, args, shutdown, runs, &leptos_options).await;
+    let _ = clock.shutdown().await;
+    served
+}
 
+/// Serves the router over HTTP, or HTTPS with `--tls-cert/--tls-key`, until SIGTERM/SIGINT.
+async fn serve_app(
+    app: Router,
+    cli: &Cli,
+    args: &ServeArgs,
+    shutdown: CancellationToken,
+    runs: Arc<crate::runs::RunManager>,
+    leptos_options: &leptos::config::LeptosOptions,
+) -> Result<(), ServeError> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         return serve_tls(app, args.addr, cert, key, &cli.data, shutdown, runs).await;
     }

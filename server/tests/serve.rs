@@ -332,7 +332,18 @@ fn json_log_format_writes_one_json_object_per_line() {
 #[tokio::test]
 async fn every_route_but_sign_in_health_and_assets_refuses_without_a_session() {
     let server = Server::start(&[]);
-    for path in ["/", "/history", "/snapshots", "/settings", "/no-such-page"] {
+    for path in [
+        "/",
+        "/history",
+        "/snapshots",
+        "/settings",
+        "/settings/config",
+        "/settings/keys",
+        "/settings/connections",
+        "/settings/schedule",
+        "/welcome",
+        "/no-such-page",
+    ] {
         let r = server.request("GET", path, &[], "");
         assert_eq!(r.status, 303, "{path}: {r:?}");
         let to = r.header("location").unwrap();
@@ -848,4 +859,118 @@ async fn tls_serves_https_and_marks_the_session_cookie_secure() {
     let (status, _) =
         std::panic::catch_unwind(|| server.get("/healthz")).unwrap_or((0, String::new()));
     assert_ne!(status, 200);
+}
+
+/// The runs of the history, newest first, as the History page gets them.
+fn history_runs(server: &Server, cookie: &str) -> Vec<serde_json::Value> {
+    let r = server.post_form("/api/get_runs", "", Some(cookie));
+    assert_eq!(r.status, 200, "{r:?}");
+    let page: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    page["runs"].as_array().cloned().unwrap_or_default()
+}
+
+/// A cron expression for exactly `at` (to the minute) in `zone`: it fires once.
+fn cron_for(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    use chrono::{Datelike, Timelike};
+    let local = at.with_timezone(&zone);
+    format!(
+        "{} {} {} {} *",
+        local.minute(),
+        local.hour(),
+        local.day(),
+        local.month()
+    )
+}
+
+#[test]
+fn the_scheduler_starts_runs_in_the_configured_zone_follows_edits_and_records_a_busy_start_as_skipped(
+) {
+    use chrono::{DurationRound, Utc};
+    // Kathmandu is UTC+05:45: an expression read in UTC, or with a whole-hour offset, never fires.
+    let zone = chrono_tz::Asia::Kathmandu;
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(source.join("photo.jpg"), vec![1u8; 3_000_000]).unwrap();
+    let cookie = server.sign_in();
+
+    // 1. A schedule for the next whole minute (at least 15 s away), written after the server started:
+    //    the scheduler must notice the file changed.
+    let minute = chrono::Duration::minutes(1);
+    let mut first = Utc::now().duration_trunc(minute).unwrap() + minute;
+    if first - Utc::now() < chrono::Duration::seconds(15) {
+        first += minute;
+    }
+    let config = |at, task_extra: &str| {
+        format!(
+            "dir_backup_local: {}\nemail: {{enabled: false}}\ntimezone: Asia/Kathmandu\n\
+             schedule:\n  cron: \"{}\"\n  enabled: true\n\
+             tasks:\n  - name: Photos\n    dir_source: {}\n{task_extra}",
+            store.display(),
+            cron_for(at, zone),
+            source.display()
+        )
+    };
+    let config_file = server.data.path().join("backup_config.yml");
+    std::fs::write(&config_file, config(first, "")).unwrap();
+
+    let deadline = first + chrono::Duration::seconds(40);
+    let scheduled = loop {
+        let runs = history_runs(&server, &cookie);
+        if let Some(r) = runs.iter().find(|r| r["trigger"] == "schedule") {
+            if r["status"] != "running" {
+                break r.clone();
+            }
+        }
+        assert!(
+            Utc::now() < deadline,
+            "no scheduled run by {deadline}: {runs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(scheduled["status"], "success", "{scheduled:?}");
+    let started: chrono::DateTime<Utc> = scheduled["started_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        started >= first && started < first + chrono::Duration::seconds(20),
+        "started {started}, due {first}"
+    );
+    assert!(
+        std::fs::read_dir(store.join("Photos")).unwrap().count() >= 2,
+        "a snapshot and `latest`"
+    );
+
+    // 2. The next minute is scheduled too, but a manual run is still busy then: that start is
+    //    recorded as skipped, with the reason.
+    let second = first + minute;
+    std::fs::write(&config_file, config(second, "    bwlimit_kbps: 40\n")).unwrap();
+    std::fs::write(source.join("photo.jpg"), vec![2u8; 3_000_000]).unwrap();
+    while Utc::now() < second - chrono::Duration::seconds(12) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = server.post_form("/api/start_run", "", Some(&cookie));
+    assert_eq!(r.status, 200, "the manual run: {r:?}");
+    let deadline = second + chrono::Duration::seconds(30);
+    let skipped = loop {
+        let runs = history_runs(&server, &cookie);
+        if let Some(r) = runs
+            .iter()
+            .find(|r| r["trigger"] == "schedule" && r["status"] == "skipped")
+        {
+            break r.clone();
+        }
+        assert!(
+            Utc::now() < deadline,
+            "no skipped run by {deadline}: {runs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        skipped["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("another run in progress"),
+        "{skipped:?}"
+    );
 }

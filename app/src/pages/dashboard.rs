@@ -38,6 +38,7 @@ pub fn Dashboard() -> impl IntoView {
             {move || start.value().get().and_then(|r| r.err()).map(|e| view! {
                 <p class="form-error" role="alert">{clean_error(&e.to_string())}</p>
             })}
+            <super::wizard::SetupStrip/>
             <LiveBanner/>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -1,5 +1,5 @@
-//! The app's pages. Snapshots and Settings are frames for now; they fill in as the engine's features
-//! reach the web app.
+//! The app's pages. Snapshots is a frame for now; it fills in as the engine's features reach the web
+//! app.
 
 use leptos::prelude::*;
 
@@ -8,10 +8,14 @@ pub mod dashboard;
 pub mod history;
 pub mod parts;
 pub mod run;
+pub mod settings;
+pub mod wizard;
 pub use auth::{Login, Setup};
 pub use dashboard::Dashboard;
 pub use history::History;
 pub use run::Run;
+pub use settings::{ConfigPage, ConnectionsPage, KeysPage, SchedulePage, Settings};
+pub use wizard::Wizard;
 
 /// The snapshots of each task.
 #[component]
@@ -20,17 +24,6 @@ pub fn Snapshots() -> impl IntoView {
         <section class="page">
             <h1>"Snapshots"</h1>
             <p class="empty">"No snapshots yet."</p>
-        </section>
-    }
-}
-
-/// Configuration, keys, connections, schedule and retention.
-#[component]
-pub fn Settings() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"Settings"</h1>
-            <p class="empty">"The configuration lives in backup_config.yml in the data directory."</p>
         </section>
     }
 }

@@ -6,11 +6,13 @@
 
 pub mod config;
 pub mod connection;
+pub mod diff;
 pub mod events;
 pub mod feed;
 pub mod overview;
 pub mod report;
 pub mod retention;
+pub mod setup;
 pub mod snapshot;
 pub mod status;
 pub mod units;

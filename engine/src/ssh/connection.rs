@@ -362,3 +362,38 @@ fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir(&dir)?;
     Ok(dir)
 }
+
+/// Why [`trust_seen_key`] did not trust a key.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("the host now offers other keys than the one shown ({0}); test the connection again and compare the fingerprint before trusting")]
+    NotOffered(String),
+    #[error("the host key has CHANGED since it was trusted: this is never replaced with one click; check with the server's owner, then use `mnemosynce test-connection {0} --replace-changed-host-key`")]
+    Changed(String),
+    #[error(transparent)]
+    Ssh(#[from] super::keys::SshError),
+}
+
+/// Trusts the host key with `fingerprint` that a connection test showed the owner: the host is
+/// scanned again and only a key it offers *now* with exactly that fingerprint is written, so what
+/// is trusted is what the owner compared. A host whose trusted key changed is refused (the web
+/// app never replaces a key in one click; the CLI's `--replace-changed-host-key` does it).
+pub async fn trust_seen_key(
+    ssh: &SshDir,
+    e: &SshEndpoint,
+    fingerprint: &str,
+) -> Result<HostKey, TrustError> {
+    let port = e.port.unwrap_or(22);
+    let host = e.host.trim_start_matches('[').trim_end_matches(']');
+    let scanned = known_hosts::scan(host, port, STEP_TIMEOUT).await?;
+    let known = KnownHosts::new(ssh);
+    if let HostKeyStatus::Changed { .. } = known.check(host, port, &scanned)? {
+        return Err(TrustError::Changed(e.to_string()));
+    }
+    let key = scanned
+        .into_iter()
+        .find(|k| k.fingerprint == fingerprint)
+        .ok_or_else(|| TrustError::NotOffered(fingerprint.to_string()))?;
+    known.trust(host, port, &key, false)?;
+    Ok(key)
+}

@@ -6,6 +6,8 @@ use engine::model::overview::{RunDetail, RunSummary, TaskOverview};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod settings;
+
 /// What the dashboard shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
@@ -73,7 +75,7 @@ pub mod backend {
 }
 
 #[cfg(feature = "ssr")]
-mod server_side {
+pub(crate) mod server_side {
     use super::backend::Backend;
     use leptos::prelude::*;
 

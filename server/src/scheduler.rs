@@ -1,0 +1,182 @@
+//! The scheduler: starts a run at the times `schedule:` in the configuration names.
+//!
+//! How it decides. tokio-cron-scheduler drives one job, "second 0 of every minute", in UTC. At each
+//! tick the scheduler looks at the configuration file, and asks [`engine::schedule::Cron::due_at`]
+//! whether a run is due in that minute *in the configured time zone*. The library is used as the
+//! clock only, on purpose: its own time-zone jobs fix the UTC offset when the job is created (so a
+//! 02:00 job drifts by an hour at the next daylight-saving change), and it reads day-of-month plus
+//! day-of-week as "both must match" where standard cron means "either". Keeping the meaning of an
+//! expression in one place (the engine) also makes the schedule page's "next 5 runs" exactly the times
+//! the scheduler fires.
+//!
+//! Reloading. The file's modification time and length are checked at every tick; when they change
+//! (the web editor saved it, or someone edited it by hand) the schedule is read again and the change
+//! is logged with the next start time. A file that no longer validates keeps the last good schedule
+//! firing: the run it starts then fails with the configuration error, which the history, the dashboard
+//! and the email report all show — better than backups silently stopping.
+//!
+//! Busy. A scheduled start while a run is active (a manual run, or a CLI run holding the run lock) is
+//! recorded in the history as a *skipped* run with the reason, and nothing else happens.
+
+use crate::runs::{RunManager, BUSY};
+use app::api::backend::RunControl;
+use chrono::{DateTime, Timelike, Utc};
+use chrono_tz::Tz;
+use engine::history::History;
+use engine::model::events::Trigger;
+use engine::schedule::Cron;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::sync::Mutex;
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+
+/// The schedule in force.
+#[derive(Clone)]
+struct Loaded {
+    cron: Cron,
+    tz: Tz,
+    enabled: bool,
+}
+
+/// What the scheduler remembers between ticks.
+struct State {
+    /// (modification time, length) of the configuration file when it was last read.
+    seen: Option<(SystemTime, u64)>,
+    loaded: Option<Loaded>,
+    /// The minute of the last start, so one minute never starts two runs.
+    last_fired: Option<DateTime<Utc>>,
+}
+
+pub struct Scheduler {
+    runs: Arc<RunManager>,
+    history: History,
+    config_path: PathBuf,
+    state: Mutex<State>,
+}
+
+impl Scheduler {
+    pub fn new(runs: Arc<RunManager>, history: History, config_path: PathBuf) -> Arc<Scheduler> {
+        Arc::new(Scheduler {
+            runs,
+            history,
+            config_path,
+            state: Mutex::new(State {
+                seen: None,
+                loaded: None,
+                last_fired: None,
+            }),
+        })
+    }
+
+    /// Starts the once-a-minute clock. The returned handle stops it (`shutdown`).
+    pub async fn start(self: &Arc<Self>) -> Result<JobScheduler, JobSchedulerError> {
+        // Read the schedule now, so the log says at start when the first run will be.
+        self.reload_if_changed().await;
+        let clock = JobScheduler::new().await?;
+        let me = self.clone();
+        clock
+            .add(Job::new_async("0 * * * * *", move |_, _| {
+                let me = me.clone();
+                Box::pin(async move {
+                    me.tick(Utc::now()).await;
+                })
+            })?)
+            .await?;
+        clock.start().await?;
+        Ok(clock)
+    }
+
+    /// One tick: reload if the file changed, then start a run if one is due this minute.
+    async fn tick(&self, now: DateTime<Utc>) {
+        self.reload_if_changed().await;
+        let Some(minute) = now.with_second(0).and_then(|t| t.with_nanosecond(0)) else {
+            return;
+        };
+        let due = {
+            let mut state = self.state.lock().await;
+            let due = match &state.loaded {
+                Some(l) => l.enabled && l.cron.due_at(l.tz, minute),
+                None => false,
+            };
+            if !due || state.last_fired == Some(minute) {
+                return;
+            }
+            state.last_fired = Some(minute);
+            due
+        };
+        if due {
+            self.fire(minute).await;
+        }
+    }
+
+    async fn fire(&self, minute: DateTime<Utc>) {
+        tracing::info!(at = %minute, "scheduled run starting");
+        match self.runs.start(Trigger::Schedule, Vec::new()).await {
+            Ok(id) => tracing::info!(run = id, "scheduled run started"),
+            Err(msg) if msg == BUSY => {
+                let why = format!(
+                    "skipped: the scheduled start at {} found another run in progress",
+                    minute.format("%Y-%m-%d %H:%M UTC")
+                );
+                tracing::warn!("{why}");
+                if let Err(e) =
+                    engine::run::record_skipped_run(&self.history, Trigger::Schedule, &why).await
+                {
+                    tracing::error!("cannot record the skipped run: {e}");
+                }
+            }
+            // A configuration error is recorded as a failed run by the run manager itself.
+            Err(msg) => tracing::error!("the scheduled run could not start: {msg}"),
+        }
+    }
+
+    /// Reads the schedule again when the configuration file changed since the last look.
+    async fn reload_if_changed(&self) {
+        let stamp = std::fs::metadata(&self.config_path)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+        let mut state = self.state.lock().await;
+        if state.seen.is_some() && state.seen == stamp {
+            return;
+        }
+        state.seen = stamp;
+        if stamp.is_none() {
+            if state.loaded.take().is_some() {
+                tracing::warn!(config = %self.config_path.display(), "the configuration file is gone: no scheduled runs until it is back");
+            }
+            return;
+        }
+        match load(&self.config_path) {
+            Ok(loaded) => {
+                if loaded.enabled {
+                    let next = loaded
+                        .cron
+                        .upcoming(loaded.tz, Utc::now(), 1)
+                        .first()
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "never".into());
+                    tracing::info!(cron = %loaded.cron, zone = %loaded.tz, next = %next, "schedule: {}", loaded.cron.describe());
+                } else {
+                    tracing::info!("schedule: disabled (schedule.enabled is false)");
+                }
+                state.loaded = Some(loaded);
+            }
+            Err(why) => match &state.loaded {
+                Some(_) => tracing::warn!("the configuration cannot be used ({why}); the last good schedule stays in force"),
+                None => tracing::warn!("no scheduled runs: {why}"),
+            },
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Loaded, String> {
+    let config = engine::config::load_usable(path)?;
+    let tz = engine::config::resolve_timezone(&config)?;
+    let cron = Cron::parse(&config.schedule.cron).map_err(|e| e.to_string())?;
+    Ok(Loaded {
+        cron,
+        tz,
+        enabled: config.schedule.enabled,
+    })
+}
