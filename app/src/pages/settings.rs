@@ -43,6 +43,7 @@ pub fn Settings() -> impl IntoView {
                 <li><a href="/settings/keys">"SSH keys"</a><span class="muted">" key pairs this server logs in with"</span></li>
                 <li><a href="/settings/connections">"Connections"</a><span class="muted">" test SSH endpoints and email, trust host keys"</span></li>
                 <li><a href="/settings/schedule">"Schedule"</a><span class="muted">" when backups run"</span></li>
+                <li><a href="/settings/email">"Email"</a><span class="muted">" report addresses, SMTP server and password, test email"</span></li>
                 <li><a href="/welcome">"Setup wizard"</a><span class="muted">" the first-time steps, with what is still missing"</span></li>
             </ul>
         </section>
@@ -500,26 +501,35 @@ fn EndpointRow(u: engine::model::setup::EndpointUse) -> impl IntoView {
 
 #[component]
 fn EmailRow(smtp: Result<String, String>) -> impl IntoView {
-    let send = Action::new(|to: &String| send_test_email(Some(to.clone())));
-    let to = RwSignal::new(String::new());
     let usable = smtp.is_ok();
     view! {
         <section class="card connection">
             <h3>"Email"</h3>
-            <p class="muted">{match &smtp { Ok(s) => format!("SMTP server {s}"), Err(e) => e.clone() }}</p>
+            <p class="muted">{match &smtp { Ok(s) => format!("SMTP server {s}"), Err(e) => e.clone() }}
+                " " <a href="/settings/email">"Email settings"</a></p>
             <Show when=move || usable>
-                <div class="actions">
-                    <label for="test-to">"Send to " <span class="muted">"(empty: the report address)"</span></label>
-                    <input id="test-to" type="email" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/>
-                    <button type="button" disabled=move || send.pending().get() on:click=move |_| { send.dispatch(to.get_untracked()); }>"Send test email"</button>
-                    {move || send.pending().get().then(|| view! { <span class="muted" role="status">"Sending…"</span> })}
-                </div>
+                <EmailTest/>
             </Show>
-            {move || send.value().get().map(|r| match r {
-                Ok(steps) => view! { <Steps steps/> }.into_any(),
-                Err(e) => error_line(e),
-            })}
         </section>
+    }
+}
+
+/// *Send test email*: connect, TLS, login, send, each with its verdict.
+#[component]
+pub fn EmailTest() -> impl IntoView {
+    let send = Action::new(|to: &String| send_test_email(Some(to.clone())));
+    let to = RwSignal::new(String::new());
+    view! {
+        <div class="actions email-test">
+            <label for="test-to">"Send a test email to " <span class="muted">"(empty: the report address)"</span></label>
+            <input id="test-to" type="email" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/>
+            <button type="button" disabled=move || send.pending().get() on:click=move |_| { send.dispatch(to.get_untracked()); }>"Send test email"</button>
+            {move || send.pending().get().then(|| view! { <span class="muted" role="status">"Sending…"</span> })}
+        </div>
+        {move || send.value().get().map(|r| match r {
+            Ok(steps) => view! { <Steps steps/> }.into_any(),
+            Err(e) => error_line(e),
+        })}
     }
 }
 

@@ -1,0 +1,131 @@
+//! The server functions of the email settings page: the email keys of the configuration and the
+//! write-only SMTP password (`engine::mail::settings`); the test email is `settings::send_test_email`.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The form as the page shows it. The password is not in it: only whether one is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmailView {
+    pub enabled: bool,
+    pub sender: String,
+    pub report: String,
+    pub admin: String,
+    pub host: String,
+    pub port: u16,
+    pub security: String,
+    pub username: String,
+    /// Where the password comes from now, e.g. "stored on this server (secrets/smtp_password)".
+    pub password_source: String,
+    pub password_stored: bool,
+    pub config_error: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+fn view_of(b: &super::backend::Backend) -> EmailView {
+    let data = &b.data;
+    let stored = engine::mail::settings::password_stored(data);
+    match super::server_side::config(b) {
+        Ok((c, _)) => {
+            let source = if let Some(f) = &c.smtp.password_file {
+                format!("the file {} (smtp.password_file)", f.display())
+            } else if std::env::var_os("MNEMOSYNCE_SMTP_PASSWORD").is_some() {
+                "the server's environment (MNEMOSYNCE_SMTP_PASSWORD)".to_string()
+            } else if stored {
+                "stored on this server (secrets/smtp_password)".to_string()
+            } else {
+                "none: the login step is skipped (fine for a LAN relay without AUTH)".to_string()
+            };
+            EmailView {
+                enabled: c.email.enabled,
+                sender: c.email_sender.clone().unwrap_or_default(),
+                report: c.email_report.clone().unwrap_or_default(),
+                admin: c.email_admin.clone().unwrap_or_default(),
+                host: c.smtp.host.clone(),
+                port: c.smtp.port,
+                security: serde_json::to_value(c.smtp.security)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "tls".into()),
+                username: c.smtp.username.clone().unwrap_or_default(),
+                password_source: source,
+                password_stored: stored,
+                config_error: None,
+            }
+        }
+        Err(e) => EmailView {
+            enabled: false,
+            sender: String::new(),
+            report: String::new(),
+            admin: String::new(),
+            host: String::new(),
+            port: 465,
+            security: "tls".into(),
+            username: String::new(),
+            password_source: String::new(),
+            password_stored: stored,
+            config_error: Some(e),
+        },
+    }
+}
+
+/// The email settings.
+#[server(endpoint = "get_email")]
+pub async fn get_email() -> Result<EmailView, ServerFnError> {
+    let b = super::server_side::admin().await?;
+    Ok(view_of(&b))
+}
+
+/// Saves the email settings; an empty `password` keeps the stored one.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "save_email")]
+pub async fn save_email(
+    enabled: Option<String>,
+    sender: String,
+    report: String,
+    admin: String,
+    host: String,
+    port: u16,
+    security: String,
+    username: String,
+    password: String,
+) -> Result<EmailView, ServerFnError> {
+    use super::server_side::{admin as session, config, fail};
+    let b = session().await?;
+    let (c, _) = config(&b).map_err(|e| {
+        ServerFnError::new(format!(
+            "the configuration cannot be used ({e}); fix it in the configuration editor first"
+        ))
+    })?;
+    let text = std::fs::read_to_string(&b.config_path).map_err(fail)?;
+    let form = engine::mail::settings::EmailEdit {
+        enabled: enabled.is_some_and(|v| v == "on" || v == "true"),
+        sender: &sender,
+        report: &report,
+        admin: &admin,
+        host: &host,
+        port,
+        security: &security,
+        username: &username,
+    };
+    let edited = engine::mail::settings::apply(&text, &form, &c.smtp).map_err(fail)?;
+    match engine::config_edit::save(&b.config_path, &edited) {
+        Ok(_) => {}
+        Err(engine::config_edit::SaveError::Invalid(checked)) => {
+            let problems: Vec<String> = checked.errors().map(|p| p.message.clone()).collect();
+            return Err(ServerFnError::new(format!(
+                "not saved: {}",
+                problems.join("; ")
+            )));
+        }
+        Err(e) => return Err(fail(e)),
+    }
+    if !password.is_empty() {
+        engine::mail::settings::store_password(&b.data, &password).map_err(|e| {
+            ServerFnError::new(format!(
+                "the settings were saved, but not the password: {e}"
+            ))
+        })?;
+    }
+    Ok(view_of(&b))
+}
