@@ -77,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/keys") view=pages::KeysPage/>
                     <Route path=path!("/settings/connections") view=pages::ConnectionsPage/>
                     <Route path=path!("/settings/schedule") view=pages::SchedulePage/>
+                    <Route path=path!("/settings/email") view=pages::EmailPage/>
+                    <Route path=path!("/settings/retention") view=pages::RetentionPage/>
                     <Route path=path!("/welcome") view=pages::Wizard/>
                 </Routes>
             </main>

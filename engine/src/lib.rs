@@ -14,7 +14,11 @@
 //!   - [`mail`] sends the email report of a run and the test email;
 //!   - [`overview`] computes what the web pages show of tasks and runs;
 //!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
-//!   - [`data_dir`] names the files of a data directory.
+//!   - [`data_dir`] names the files of a data directory;
+//!   - [`schedule`] reads cron expressions and finds their times in the configured zone;
+//!   - [`config_edit`] saves the configuration from the web app (validated, atomic, comments kept),
+//!     [`retention_edit`] writes the policy into it and previews an edited policy;
+//!   - [`setup`] works out how far the setup wizard is, from the disk and the database.
 
 pub mod model;
 
@@ -36,6 +40,8 @@ pub mod mirror;
 pub mod overview;
 #[cfg(feature = "native")]
 pub mod retention;
+#[cfg(feature = "native")]
+pub mod retention_edit;
 #[cfg(feature = "native")]
 pub mod run;
 #[cfg(feature = "native")]

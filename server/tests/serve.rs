@@ -341,6 +341,8 @@ async fn every_route_but_sign_in_health_and_assets_refuses_without_a_session() {
         "/settings/keys",
         "/settings/connections",
         "/settings/schedule",
+        "/settings/email",
+        "/settings/retention",
         "/welcome",
         "/no-such-page",
     ] {

@@ -6,6 +6,8 @@ use engine::model::overview::{RunDetail, RunSummary, TaskOverview};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod email;
+pub mod retention;
 pub mod settings;
 
 /// What the dashboard shows.

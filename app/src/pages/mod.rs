@@ -5,6 +5,8 @@ use leptos::prelude::*;
 
 pub mod auth;
 pub mod dashboard;
+pub mod email;
+pub mod retention;
 pub mod history;
 pub mod parts;
 pub mod run;
@@ -15,6 +17,8 @@ pub use dashboard::Dashboard;
 pub use history::History;
 pub use run::Run;
 pub use settings::{ConfigPage, ConnectionsPage, KeysPage, SchedulePage, Settings};
+pub use email::EmailPage;
+pub use retention::RetentionPage;
 pub use wizard::Wizard;
 
 /// The snapshots of each task.

@@ -4,7 +4,8 @@
 //!
 //! The configuration editor is a textarea beside a line gutter: no editor library to ship or keep
 //! up to date, it works with a phone's keyboard and the browser's own undo, and the gutter marks the
-//! lines with problems. The textarea grows with the text, so the page scrolls gutter and text
+//! lines with problems. YAML colours come from a `<pre>` under the textarea (whose own text turns
+//! transparent once the page is hydrated), filled by a small line tokenizer ([`yaml_spans`]). The textarea grows with the text, so the page scrolls gutter and text
 //! together. "Check" shows every problem and the change against the file; "Save" is offered once the
 //! text has been checked without errors, and the server validates again before writing.
 
@@ -43,6 +44,7 @@ pub fn Settings() -> impl IntoView {
                 <li><a href="/settings/keys">"SSH keys"</a><span class="muted">" key pairs this server logs in with"</span></li>
                 <li><a href="/settings/connections">"Connections"</a><span class="muted">" test SSH endpoints and email, trust host keys"</span></li>
                 <li><a href="/settings/schedule">"Schedule"</a><span class="muted">" when backups run"</span></li>
+                <li><a href="/settings/retention">"Retention"</a><span class="muted">" which snapshots are kept, with a preview before saving"</span></li>
                 <li><a href="/settings/email">"Email"</a><span class="muted">" report addresses, SMTP server and password, test email"</span></li>
                 <li><a href="/welcome">"Setup wizard"</a><span class="muted">" the first-time steps, with what is still missing"</span></li>
             </ul>
@@ -181,23 +183,43 @@ fn EditorBody(f: ConfigFile) -> impl IntoView {
     };
     let stale =
         move || checked.with(|c| c.as_ref().is_some_and(|(t, _)| text.with(|now| now != t)));
+    // Colours come with hydration: until then (and without JavaScript) the textarea shows its own
+    // text, so nothing typed is ever invisible.
+    let coloured = RwSignal::new(false);
+    Effect::new(move |_| coloured.set(true));
+    let highlighted = move || {
+        text.with(|t| {
+            t.split('\n')
+                .map(|line| {
+                    let spans = yaml_spans(line)
+                        .into_iter()
+                        .map(|(class, piece)| view! { <span class=class>{piece}</span> })
+                        .collect_view();
+                    view! { {spans} "\n" }
+                })
+                .collect_view()
+        })
+    };
 
     view! {
         <p class="muted">"File: " <code>{f.path.clone()}</code></p>
-        <div class="editor">
+        <div class="editor" class:coloured=move || coloured.get()>
             <div class="gutter" aria-hidden="true">{gutter}</div>
-            <textarea
-                id="config-text"
-                aria-label="backup_config.yml"
-                spellcheck="false"
-                autocapitalize="off"
-                wrap="off"
-                rows=move || line_count() + 1
-                prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
-            >
-                {f.text.clone()}
-            </textarea>
+            <div class="code">
+                <pre class="highlight" aria-hidden="true">{highlighted}</pre>
+                <textarea
+                    id="config-text"
+                    aria-label="backup_config.yml"
+                    spellcheck="false"
+                    autocapitalize="off"
+                    wrap="off"
+                    rows=move || line_count() + 1
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                >
+                    {f.text.clone()}
+                </textarea>
+            </div>
         </div>
         <div class="actions">
             <button type="button" on:click=move |_| { check.dispatch(text.get_untracked()); }>
@@ -217,6 +239,82 @@ fn EditorBody(f: ConfigFile) -> impl IntoView {
             <DiffView lines=Signal::derive(move || checked.get().map(|(_, d)| d).unwrap_or_default())/>
         </Show>
     }
+}
+
+/// Splits one line of YAML into `(class, text)` pieces for the editor's colours: comments, keys, list
+/// dashes, quoted strings, the rest. Display only (the engine validates): a light tokenizer that
+/// colours what a reader sees, never a second YAML parser.
+pub fn yaml_spans(line: &str) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    let trimmed = line.trim_start();
+    let indent = &line[..line.len() - trimmed.len()];
+    if !indent.is_empty() {
+        out.push(("", indent.to_string()));
+    }
+    let mut rest = trimmed;
+    if rest.starts_with('#') {
+        out.push(("comment", rest.to_string()));
+        return out;
+    }
+    while let Some(after) = rest.strip_prefix("- ") {
+        out.push(("punct", "- ".into()));
+        rest = after;
+    }
+    // A key: text up to the first `: ` (or a final `:`), not starting with a quote, bracket or `#`.
+    if !rest.starts_with(['"', '\'', '{', '[', '#']) {
+        let colon = rest
+            .char_indices()
+            .find(|&(i, c)| c == ':' && rest[i + 1..].chars().next().is_none_or(char::is_whitespace))
+            .map(|(i, _)| i);
+        if let Some(i) = colon.filter(|&i| !rest[..i].contains(" #")) {
+            out.push(("key", rest[..i].to_string()));
+            out.push(("punct", ":".into()));
+            rest = &rest[i + 1..];
+        }
+    }
+    // The value: quoted strings, a comment after whitespace, the rest plain.
+    let mut plain = String::new();
+    let mut chars = rest.char_indices().peekable();
+    let mut prev_space = true;
+    while let Some((i, c)) = chars.next() {
+        if c == '#' && prev_space {
+            if !plain.is_empty() {
+                out.push(("", std::mem::take(&mut plain)));
+            }
+            out.push(("comment", rest[i..].to_string()));
+            return out;
+        }
+        if (c == '"' || c == '\'') && prev_space {
+            if !plain.is_empty() {
+                out.push(("", std::mem::take(&mut plain)));
+            }
+            let mut end = rest.len();
+            let mut escaped = false;
+            for (j, d) in rest[i + 1..].char_indices() {
+                if c == '"' && d == '\\' && !escaped {
+                    escaped = true;
+                    continue;
+                }
+                if d == c && !escaped {
+                    end = i + 1 + j + 1;
+                    break;
+                }
+                escaped = false;
+            }
+            out.push(("string", rest[i..end].to_string()));
+            while chars.peek().is_some_and(|&(j, _)| j < end) {
+                chars.next();
+            }
+            prev_space = false;
+            continue;
+        }
+        prev_space = c.is_whitespace() || c == '[' || c == '{' || c == ',';
+        plain.push(c);
+    }
+    if !plain.is_empty() {
+        out.push(("", plain));
+    }
+    out
 }
 
 #[component]
@@ -662,5 +760,52 @@ fn ScheduleBody(v: ScheduleView) -> impl IntoView {
                 </div>
             }
         }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yaml_spans;
+
+    #[test]
+    fn a_yaml_line_is_split_into_what_a_reader_sees() {
+        assert_eq!(
+            yaml_spans("  - name: Photos   # the family"),
+            vec![
+                ("", "  ".to_string()),
+                ("punct", "- ".into()),
+                ("key", "name".into()),
+                ("punct", ":".into()),
+                ("", " Photos   ".into()),
+                ("comment", "# the family".into()),
+            ]
+        );
+        assert_eq!(
+            yaml_spans("  cron: \"0 2 * * *\" # nightly"),
+            vec![
+                ("", "  ".to_string()),
+                ("key", "cron".into()),
+                ("punct", ":".into()),
+                ("", " ".into()),
+                ("string", "\"0 2 * * *\"".into()),
+                ("", " ".into()),
+                ("comment", "# nightly".into()),
+            ]
+        );
+        assert_eq!(yaml_spans("# only a comment"), vec![("comment", "# only a comment".to_string())]);
+        // A `#` inside a value, or a colon inside a word, is neither a comment nor a key.
+        assert_eq!(
+            yaml_spans("dir_source: me@nas:/srv/a#b"),
+            vec![
+                ("key", "dir_source".to_string()),
+                ("punct", ":".into()),
+                ("", " me@nas:/srv/a#b".into()),
+            ]
+        );
+        // Every byte of the line is in exactly one piece, in order.
+        for line in ["a: 'it''s'", "- [1, \"x\"]", "key:", "  ", "x: \"unterminated", "é: \"\\\"\""] {
+            let joined: String = yaml_spans(line).into_iter().map(|(_, t)| t).collect();
+            assert_eq!(joined, line);
+        }
     }
 }

@@ -27,6 +27,7 @@
 //! `mnemosynce test-email`'s check.
 
 pub mod report;
+pub mod settings;
 
 use crate::data_dir::DataDir;
 use crate::model::config::{Config, SmtpSecurity};

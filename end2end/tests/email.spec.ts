@@ -1,0 +1,105 @@
+// Email settings as an owner fills them in, against a real SMTP server (scripts/fixtures/smtpd, a
+// plain LAN relay with AUTH): the form lands in backup_config.yml, the password is stored on the
+// server only (0600, never in the file, never sent back to the page), and the test email passes
+// connect, login and send and really arrives.
+import { test, expect } from '@playwright/test';
+import { spawn, ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { TestServer, TEST_PASSWORD, freePort, signIn } from './server';
+
+test.use({ storageState: { cookies: [], origins: [] } });
+
+const SMTP_USER = 'backup@example.test';
+const SMTP_PASSWORD = 'relay pass 7f3a';
+
+class Smtpd {
+  child?: ChildProcess;
+  readonly dir = mkdtempSync(join(tmpdir(), 'mnemosynce-e2e-smtpd-'));
+  port = 0;
+
+  async start(): Promise<void> {
+    const script = resolve(__dirname, '..', '..', 'scripts', 'fixtures', 'smtpd');
+    this.child = spawn(
+      script,
+      ['--dir', this.dir, '--mode', 'none', '--user', SMTP_USER, '--password', SMTP_PASSWORD],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(join(this.dir, 'port'))) {
+      if (Date.now() > deadline) throw new Error('smtpd fixture did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    this.port = Number(readFileSync(join(this.dir, 'port'), 'utf8').trim());
+  }
+
+  stop(): void {
+    if (this.child?.pid) {
+      try {
+        process.kill(this.child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+test('email settings: saved into the file, the password write-only, the test email arrives', async ({ page }) => {
+  const server = new TestServer(await freePort());
+  const smtpd = new Smtpd();
+  try {
+    await smtpd.start();
+    await server.start();
+    const source = join(server.dataDir, 'photos');
+    mkdirSync(source, { recursive: true });
+    const configPath = join(server.dataDir, 'backup_config.yml');
+    writeFileSync(
+      configPath,
+      `# mine\ndir_backup_local: ${server.dataDir}\nemail: {enabled: false}\ntimezone: UTC\n` +
+        `tasks:\n  - name: Photos   # keep this comment\n    dir_source: ${source}\n`,
+    );
+    await signIn(page, server.url, TEST_PASSWORD);
+    await page.goto(server.url + '/settings/email');
+
+    await page.getByLabel('Send a report after every run').check();
+    await page.getByLabel('From (email_sender)').fill(SMTP_USER);
+    await page.getByLabel('To (email_report)').fill('owner@example.test');
+    await page.getByLabel('SMTP server').fill('127.0.0.1');
+    await page.getByLabel('Port', { exact: true }).fill(String(smtpd.port));
+    await page.getByLabel('Security', { exact: true }).selectOption('none');
+    await page.getByLabel('Password', { exact: true }).fill(SMTP_PASSWORD);
+    await page.getByRole('button', { name: 'Save email settings' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+
+    // In the file: the settings, the comments, not the password. The password: 0600 in secrets/.
+    const text = readFileSync(configPath, 'utf8');
+    expect(text).toContain('# keep this comment');
+    expect(text).toContain(`email_sender: "${SMTP_USER}"`);
+    expect(text).toContain('security: none');
+    expect(text).not.toContain(SMTP_PASSWORD);
+    const secret = join(server.dataDir, 'secrets', 'smtp_password');
+    expect(readFileSync(secret, 'utf8').trim()).toBe(SMTP_PASSWORD);
+    expect(statSync(secret).mode & 0o777).toBe(0o600);
+
+    // Never sent back: not in the page (nor its hydration data) after a reload; the field says stored.
+    await page.reload();
+    await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('placeholder', /stored/);
+    await expect(page.getByLabel('Password', { exact: true })).toHaveValue('');
+    expect(await page.content()).not.toContain(SMTP_PASSWORD);
+
+    // The test email, step by step, arrives with AUTH as the sender.
+    await page.getByRole('button', { name: 'Send test email' }).click();
+    const steps = page.locator('ol.checks');
+    await expect(steps.locator('li[data-verdict="pass"]', { hasText: 'send' })).toBeVisible({ timeout: 20_000 });
+    await expect(steps.locator('li[data-verdict="fail"]')).toHaveCount(0);
+    await expect.poll(() => existsSync(join(smtpd.dir, 'mail', '1.json')), { timeout: 10_000 }).toBe(true);
+    const envelope = JSON.parse(readFileSync(join(smtpd.dir, 'mail', '1.json'), 'utf8'));
+    expect(envelope.auth_user).toBe(SMTP_USER);
+    expect(envelope.rcpt_tos).toContain('owner@example.test');
+  } finally {
+    await server.stop();
+    smtpd.stop();
+  }
+});
