@@ -725,7 +725,7 @@ fn describe_start(content: &str) -> String {
 /// after which only spaces and a comment may come; `None` for anything else (a flow collection, a
 /// block scalar, an anchor, alias or tag, a quoted value that goes on on the next line). An empty
 /// range means no value (YAML's null).
-fn scalar_value(content: &str, after_colon: usize) -> Option<Range<usize>> {
+pub(crate) fn scalar_value(content: &str, after_colon: usize) -> Option<Range<usize>> {
     let rest = &content[after_colon..];
     let start = after_colon + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
     let end = match content[start..].chars().next() {
@@ -749,7 +749,12 @@ fn scalar_value(content: &str, after_colon: usize) -> Option<Range<usize>> {
 
 /// `content` with the value at `value` replaced by `new` (the spacing before it and a comment after
 /// it stay).
-fn with_value(content: &str, after_colon: usize, value: Range<usize>, new: &str) -> String {
+pub(crate) fn with_value(
+    content: &str,
+    after_colon: usize,
+    value: Range<usize>,
+    new: &str,
+) -> String {
     let spacing = if value.start > after_colon {
         &content[after_colon..value.start]
     } else {
@@ -987,7 +992,7 @@ fn verify(
 }
 
 /// The top-level mapping of a YAML text (an empty text is an empty mapping).
-fn top_level(text: &str) -> Option<Mapping> {
+pub(crate) fn top_level(text: &str) -> Option<Mapping> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match serde_yaml::from_str::<Value>(text) {
         Ok(Value::Mapping(map)) => Some(map),

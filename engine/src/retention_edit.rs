@@ -69,12 +69,11 @@
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::ops::Range;
 
 use chrono_tz::Tz;
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
-use crate::config_edit::{self, yaml_quote, EditError};
+use crate::config_edit::{self, scalar_value, top_level, with_value, yaml_quote, EditError};
 use crate::history::History;
 use crate::model::config::{Config, RetentionPolicy, Task};
 use crate::model::retention::Decision;
@@ -295,79 +294,6 @@ fn child_key(child: &str) -> Option<(&str, usize)> {
     (word && (after.is_empty() || after.starts_with([' ', '\t']))).then_some((name, colon + 1))
 }
 
-/// The byte range of the one-line scalar after a colon, after which only spaces and a comment may
-/// come; `None` for anything else. An empty range is "no value".
-fn scalar_value(content: &str, after_colon: usize) -> Option<Range<usize>> {
-    let rest = &content[after_colon..];
-    let start = after_colon + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
-    let tail = &content[start..];
-    let end = match tail.chars().next() {
-        None | Some('#') => start,
-        Some('"') => start + closing_double_quote(tail)?,
-        Some('\'') => start + closing_single_quote(tail)?,
-        Some('{' | '[' | '|' | '>' | '&' | '*' | '!' | '%' | '@' | '`') => return None,
-        Some(_) => {
-            let bytes = content.as_bytes();
-            let comment = (start..content.len())
-                .find(|&i| bytes[i] == b'#' && matches!(bytes[i - 1], b' ' | b'\t'))
-                .unwrap_or(content.len());
-            start + content[start..comment].trim_end_matches([' ', '\t']).len()
-        }
-    };
-    let after = &content[end..];
-    let trimmed = after.trim_start_matches([' ', '\t']);
-    let ok = trimmed.is_empty()
-        || (trimmed.starts_with('#') && (end == start || trimmed.len() < after.len()));
-    ok.then_some(start..end)
-}
-
-/// The length of a double-quoted scalar at the start of `s`, quotes included.
-fn closing_double_quote(s: &str) -> Option<usize> {
-    let mut chars = s.char_indices().skip(1);
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '"' => return Some(i + 1),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The length of a single-quoted scalar at the start of `s` (`''` is a quote inside it).
-fn closing_single_quote(s: &str) -> Option<usize> {
-    let mut chars = s.char_indices().skip(1).peekable();
-    while let Some((i, c)) = chars.next() {
-        if c == '\'' {
-            if chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                chars.next();
-            } else {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
-}
-
-/// `content` with the value at `value` replaced by `new`: the spacing before it and a comment after
-/// it stay (a space is added where the old value was empty).
-fn with_value(content: &str, after_colon: usize, value: Range<usize>, new: &str) -> String {
-    let spacing = if value.start > after_colon {
-        &content[after_colon..value.start]
-    } else {
-        " "
-    };
-    let after = &content[value.end..];
-    let gap = if after.is_empty() || after.starts_with([' ', '\t']) {
-        ""
-    } else {
-        " "
-    };
-    format!("{}{spacing}{new}{gap}{after}", &content[..after_colon])
-}
-
 /// The in-place edit changed nothing but `retention`, and `retention` now reads as `policy`.
 fn verified(old: &str, new: &str, policy: &RetentionPolicy) -> bool {
     let (Some(mut before), Some(mut after)) = (top_level(old), top_level(new)) else {
@@ -379,15 +305,6 @@ fn verified(old: &str, new: &str, policy: &RetentionPolicy) -> bool {
     };
     before == after
         && serde_yaml::from_value::<RetentionPolicy>(value).is_ok_and(|read| read == *policy)
-}
-
-/// The top-level mapping of a YAML text; `None` when it is not readable as one.
-fn top_level(text: &str) -> Option<Mapping> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match serde_yaml::from_str::<Value>(text) {
-        Ok(Value::Mapping(map)) => Some(map),
-        _ => None,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------

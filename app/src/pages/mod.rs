@@ -6,19 +6,19 @@ use leptos::prelude::*;
 pub mod auth;
 pub mod dashboard;
 pub mod email;
-pub mod retention;
 pub mod history;
 pub mod parts;
+pub mod retention;
 pub mod run;
 pub mod settings;
 pub mod wizard;
 pub use auth::{Login, Setup};
 pub use dashboard::Dashboard;
+pub use email::EmailPage;
 pub use history::History;
+pub use retention::RetentionPage;
 pub use run::Run;
 pub use settings::{ConfigPage, ConnectionsPage, KeysPage, SchedulePage, Settings};
-pub use email::EmailPage;
-pub use retention::RetentionPage;
 pub use wizard::Wizard;
 
 /// The snapshots of each task.

@@ -264,7 +264,9 @@ pub fn yaml_spans(line: &str) -> Vec<(&'static str, String)> {
     if !rest.starts_with(['"', '\'', '{', '[', '#']) {
         let colon = rest
             .char_indices()
-            .find(|&(i, c)| c == ':' && rest[i + 1..].chars().next().is_none_or(char::is_whitespace))
+            .find(|&(i, c)| {
+                c == ':' && rest[i + 1..].chars().next().is_none_or(char::is_whitespace)
+            })
             .map(|(i, _)| i);
         if let Some(i) = colon.filter(|&i| !rest[..i].contains(" #")) {
             out.push(("key", rest[..i].to_string()));
@@ -792,7 +794,10 @@ mod tests {
                 ("comment", "# nightly".into()),
             ]
         );
-        assert_eq!(yaml_spans("# only a comment"), vec![("comment", "# only a comment".to_string())]);
+        assert_eq!(
+            yaml_spans("# only a comment"),
+            vec![("comment", "# only a comment".to_string())]
+        );
         // A `#` inside a value, or a colon inside a word, is neither a comment nor a key.
         assert_eq!(
             yaml_spans("dir_source: me@nas:/srv/a#b"),
@@ -803,7 +808,14 @@ mod tests {
             ]
         );
         // Every byte of the line is in exactly one piece, in order.
-        for line in ["a: 'it''s'", "- [1, \"x\"]", "key:", "  ", "x: \"unterminated", "é: \"\\\"\""] {
+        for line in [
+            "a: 'it''s'",
+            "- [1, \"x\"]",
+            "key:",
+            "  ",
+            "x: \"unterminated",
+            "é: \"\\\"\"",
+        ] {
             let joined: String = yaml_spans(line).into_iter().map(|(_, t)| t).collect();
             assert_eq!(joined, line);
         }

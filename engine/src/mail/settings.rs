@@ -37,7 +37,11 @@ pub struct EmailEdit<'a> {
 
 /// The configuration text with the form's values; `current` is the file's `smtp:` as read, for the
 /// keys the form does not show.
-pub fn apply(text: &str, form: &EmailEdit<'_>, current: &SmtpSettings) -> Result<String, EditError> {
+pub fn apply(
+    text: &str,
+    form: &EmailEdit<'_>,
+    current: &SmtpSettings,
+) -> Result<String, EditError> {
     if !matches!(form.security, "tls" | "starttls" | "none") {
         return Err(EditError::BadInput {
             key: "smtp".into(),
@@ -67,17 +71,17 @@ pub fn apply(text: &str, form: &EmailEdit<'_>, current: &SmtpSettings) -> Result
         form.security
     );
     if !form.username.trim().is_empty() {
-        smtp.push_str(&format!("  username: {}\n", yaml_quote(form.username.trim())));
+        smtp.push_str(&format!(
+            "  username: {}\n",
+            yaml_quote(form.username.trim())
+        ));
     }
     for (key, path) in [
         ("password_file", &current.password_file),
         ("ca_file", &current.ca_file),
     ] {
         if let Some(p) = path {
-            smtp.push_str(&format!(
-                "  {key}: {}\n",
-                yaml_quote(&p.to_string_lossy())
-            ));
+            smtp.push_str(&format!("  {key}: {}\n", yaml_quote(&p.to_string_lossy())));
         }
     }
     smtp.push_str(&format!("  timeout_secs: {}\n", current.timeout_secs));
@@ -161,7 +165,10 @@ mod tests {
         assert_eq!(c.smtp.host, "mail.example.net");
         assert_eq!(c.smtp.port, 587);
         // Keys the page does not show are carried over.
-        assert_eq!(c.smtp.password_file.as_deref(), Some(std::path::Path::new("/etc/pw")));
+        assert_eq!(
+            c.smtp.password_file.as_deref(),
+            Some(std::path::Path::new("/etc/pw"))
+        );
         assert_eq!(c.smtp.timeout_secs, 12);
         assert!(out.starts_with("# my config\ndir_backup_local: /srv/b   # the store\n"));
         assert!(out.contains("  - name: A   # keep me\n"));
@@ -177,12 +184,18 @@ mod tests {
         assert!(!out.contains("\nevil: 1"), "{out}");
         // The host is one (bad) value, reported as such; no key `evil` appeared.
         assert!(
-            checked.problems.iter().any(|p| p.is_error() && p.message.starts_with("smtp.host")),
+            checked
+                .problems
+                .iter()
+                .any(|p| p.is_error() && p.message.starts_with("smtp.host")),
             "{:?}",
             checked.problems
         );
         assert!(
-            checked.problems.iter().all(|p| !p.message.contains("not a known key")),
+            checked
+                .problems
+                .iter()
+                .all(|p| !p.message.contains("not a known key")),
             "{:?}",
             checked.problems
         );
@@ -202,8 +215,14 @@ mod tests {
         assert!(password_stored(&data));
         let meta = std::fs::metadata(password_path(&data)).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        let dir_mode = std::fs::metadata(data.secrets()).unwrap().permissions().mode();
+        let dir_mode = std::fs::metadata(data.secrets())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
-        assert_eq!(std::fs::read_to_string(password_path(&data)).unwrap(), "s3cret pass\n");
+        assert_eq!(
+            std::fs::read_to_string(password_path(&data)).unwrap(),
+            "s3cret pass\n"
+        );
     }
 }
