@@ -94,11 +94,12 @@ pub async fn readiness(
     let mut steps = Vec::with_capacity(4);
     let usable = match config::load(config_path) {
         Err(e) => {
-            steps.push(state(
-                SetupStep::Config,
-                false,
-                Some(format!("{e}: write one in the configuration editor")),
-            ));
+            let missing = if config_path.exists() {
+                e.to_string()
+            } else {
+                "there is no configuration yet: start from the template in the editor".to_string()
+            };
+            steps.push(state(SetupStep::Config, false, Some(missing)));
             None
         }
         Ok(checked) => {
