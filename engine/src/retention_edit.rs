@@ -71,7 +71,6 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 use chrono_tz::Tz;
-use serde_yaml::Value;
 
 use crate::config_edit::{self, scalar_value, top_level, with_value, yaml_quote, EditError};
 use crate::history::History;
@@ -449,7 +448,7 @@ tasks:
             "{block}"
         );
         // It reads back as the same policy.
-        let value: Value = serde_yaml::from_str(&block).unwrap();
+        let value: serde_yaml::Value = serde_yaml::from_str(&block).unwrap();
         let read: RetentionPolicy = serde_yaml::from_value(value["retention"].clone()).unwrap();
         assert_eq!(read, p);
     }

@@ -976,3 +976,67 @@ fn the_scheduler_starts_runs_in_the_configured_zone_follows_edits_and_records_a_
         "{skipped:?}"
     );
 }
+
+#[test]
+fn a_connection_test_streams_each_step_while_the_next_one_runs() {
+    // An SSH port that accepts and never speaks: TCP passes at once, the host key step waits for its
+    // timeout (8 s). The TCP verdict must reach the page long before that.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let endpoint = format!("ssh://backup@127.0.0.1:{port}/srv/photos");
+    std::fs::write(
+        server.data.path().join("backup_config.yml"),
+        format!(
+            "dir_backup_local: {}\nemail: {{enabled: false}}\ntimezone: UTC\ntasks:\n  - name: Remote\n    dir_source: {endpoint}\n",
+            work.path().display()
+        ),
+    )
+    .unwrap();
+    let cookie = server.sign_in();
+
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let body = format!("endpoint={}", form(&endpoint));
+    write!(
+        s,
+        "POST /api/test_connection_live HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nOrigin: {}\r\nCookie: {cookie}\r\n\
+         Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        server.port,
+        server.origin(),
+        body.len()
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut first_step = None;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if first_step.is_none() && String::from_utf8_lossy(&seen).contains("TCP connect") {
+            first_step = Some(started.elapsed());
+        }
+    }
+    let ended = started.elapsed();
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let first_step = first_step.expect("the TCP step");
+    assert!(
+        first_step + Duration::from_secs(5) < ended,
+        "the TCP step came at {first_step:?}, the end at {ended:?}: not streamed"
+    );
+    // The last line is the whole result: the host key step failed with its reason.
+    assert!(text.contains("\"Done\""), "{text}");
+    assert!(text.contains("\"verdict\":\"pass\""), "{text}");
+    assert!(text.contains("\"verdict\":\"fail\""), "{text}");
+}

@@ -7,6 +7,7 @@ use engine::model::connection::{CheckStep, OfferedHostKey};
 use engine::model::diff::DiffLine;
 use engine::model::setup::{EndpointUse, Readiness};
 use leptos::prelude::*;
+use leptos::server_fn::codec::{StreamingText, TextStream};
 use serde::{Deserialize, Serialize};
 
 /// One problem of a configuration text, at a 1-based line and column.
@@ -157,6 +158,15 @@ mod imp {
     pub async fn run_test(b: &Backend, endpoint: &str) -> Result<ConnectionTest, ServerFnError> {
         let (u, e) = configured_endpoint(b, endpoint)?;
         let report = engine::ssh::connection::test(&b.data.ssh(), &e, u.for_mirror).await;
+        finish_test(b, u, report).await
+    }
+
+    /// Records the outcome (for the wizard) and makes the page's view of it.
+    pub async fn finish_test(
+        b: &Backend,
+        u: EndpointUse,
+        report: engine::ssh::connection::ConnectionReport,
+    ) -> Result<ConnectionTest, ServerFnError> {
         let ok = report.ok();
         engine::setup::record_connection_test(&b.history, &u.endpoint, ok)
             .await
@@ -354,17 +364,50 @@ pub async fn get_connections() -> Result<Connections, ServerFnError> {
     })
 }
 
-/// Tests one SSH endpoint of the configuration, step by step.
-#[server(endpoint = "test_connection")]
-pub async fn test_connection(endpoint: String) -> Result<ConnectionTest, ServerFnError> {
+/// One line of a live connection test: each step as soon as it is decided, then the whole result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LiveCheck {
+    Step(CheckStep),
+    Done(ConnectionTest),
+}
+
+/// Tests one SSH endpoint of the configuration, step by step, streaming each step (one JSON
+/// [`LiveCheck`] a line) while the next one runs.
+#[server(endpoint = "test_connection_live", output = StreamingText)]
+pub async fn test_connection_live(endpoint: String) -> Result<TextStream, ServerFnError> {
     use crate::api::server_side::admin;
+    use futures::StreamExt;
     let b = admin().await?;
     if !imp::is_ssh(&endpoint) {
         return Err(ServerFnError::new(format!(
             "{endpoint} is not an SSH endpoint"
         )));
     }
-    imp::run_test(&b, &endpoint).await
+    let (u, e) = imp::configured_endpoint(&b, &endpoint)?;
+    let (tx, rx) = futures::channel::mpsc::unbounded::<String>();
+    let line = |m: &LiveCheck| {
+        serde_json::to_string(m)
+            .map(|t| t + "\n")
+            .unwrap_or_default()
+    };
+    leptos::task::spawn(async move {
+        let mut on_step = |s: &CheckStep| {
+            let _ = tx.unbounded_send(line(&LiveCheck::Step(s.clone())));
+        };
+        let report =
+            engine::ssh::connection::test_live(&b.data.ssh(), &e, u.for_mirror, &mut on_step).await;
+        let done = match imp::finish_test(&b, u, report).await {
+            Ok(t) => LiveCheck::Done(t),
+            Err(err) => LiveCheck::Step(CheckStep {
+                name: "record the result".into(),
+                verdict: engine::model::connection::Verdict::Fail,
+                detail: err.to_string(),
+                hint: None,
+            }),
+        };
+        let _ = tx.unbounded_send(line(&done));
+    });
+    Ok(TextStream::new(rx.map(Ok)))
 }
 
 /// Trusts the host key the owner was shown (by its fingerprint), then tests again.

@@ -529,37 +529,51 @@ pub fn ConnectionsPanel() -> impl IntoView {
 #[component]
 fn EndpointRow(u: engine::model::setup::EndpointUse) -> impl IntoView {
     let endpoint = u.endpoint.clone();
-    let test = {
-        let endpoint = endpoint.clone();
-        Action::new(move |_: &()| test_connection(endpoint.clone()))
-    };
     let trust = {
         let endpoint = endpoint.clone();
         Action::new(move |fp: &String| trust_host(endpoint.clone(), fp.clone()))
     };
     // The newest result of either action.
     let result = RwSignal::new(None::<Result<ConnectionTest, String>>);
-    Effect::new(move |_| {
-        if let Some(r) = test.value().get() {
-            result.set(Some(r.map_err(|e| clean_error(&e.to_string()))));
-            bump_setup();
+    // A test streams its steps (shown while the next one runs), then the whole result.
+    let live = RwSignal::new(Vec::<CheckStep>::new());
+    let testing = RwSignal::new(false);
+    let start_test = {
+        let endpoint = endpoint.clone();
+        move |_| {
+            if testing.get_untracked() {
+                return;
+            }
+            testing.set(true);
+            live.set(Vec::new());
+            result.set(None);
+            let endpoint = endpoint.clone();
+            leptos::task::spawn_local(async move {
+                let outcome = read_live_test(endpoint, live).await;
+                if let Some(r) = outcome {
+                    result.set(Some(r));
+                }
+                testing.set(false);
+                bump_setup();
+            });
         }
-    });
+    };
     Effect::new(move |_| {
         if let Some(r) = trust.value().get() {
             result.set(Some(r.map_err(|e| clean_error(&e.to_string()))));
             bump_setup();
         }
     });
-    let busy = move || test.pending().get() || trust.pending().get();
+    let busy = move || testing.get() || trust.pending().get();
     view! {
         <li class="card connection" data-endpoint=endpoint.clone()>
             <h3><code>{endpoint.clone()}</code></h3>
             <p class="muted">{u.label.clone()} {u.for_mirror.then_some(" — checked for writing")}</p>
             <div class="actions">
-                <button type="button" class="primary" disabled=busy on:click=move |_| { test.dispatch(()); }>"Test connection"</button>
+                <button type="button" class="primary" disabled=busy on:click=start_test>"Test connection"</button>
                 {move || busy().then(|| view! { <span class="muted" role="status">"Testing… (each step gives up after 8 s)"</span> })}
             </div>
+            {move || testing.get().then(|| view! { <Steps steps=live.get()/> })}
             {move || result.get().map(|r| match r {
                 Err(e) => view! { <p class="form-error" role="alert">{e}</p> }.into_any(),
                 Ok(t) => {
@@ -597,6 +611,35 @@ fn EndpointRow(u: engine::model::setup::EndpointUse) -> impl IntoView {
             })}
         </li>
     }
+}
+
+/// Reads a live connection test: each step into `live` as it arrives; the whole result at the end
+/// (`None` when the stream ended without one).
+async fn read_live_test(
+    endpoint: String,
+    live: RwSignal<Vec<CheckStep>>,
+) -> Option<Result<ConnectionTest, String>> {
+    use futures::StreamExt;
+    let mut stream = match test_connection_live(endpoint).await {
+        Ok(s) => s.into_inner(),
+        Err(e) => return Some(Err(clean_error(&e.to_string()))),
+    };
+    let mut pending = String::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Err(e) => return Some(Err(clean_error(&e.to_string()))),
+            Ok(text) => pending.push_str(&text),
+        }
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            match serde_json::from_str::<LiveCheck>(line.trim()) {
+                Ok(LiveCheck::Step(s)) => live.update(|l| l.push(s)),
+                Ok(LiveCheck::Done(t)) => return Some(Ok(t)),
+                Err(_) => {}
+            }
+        }
+    }
+    None
 }
 
 #[component]

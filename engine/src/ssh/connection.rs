@@ -47,11 +47,55 @@ fn step(
     }
 }
 
+/// The steps as they are decided: each goes to the caller's callback at once (so the web page can
+/// show it while the next one runs) and is kept for the report.
+struct Steps<'a> {
+    list: Vec<CheckStep>,
+    on_step: &'a mut (dyn FnMut(&CheckStep) + Send),
+}
+
+impl Steps<'_> {
+    fn push(&mut self, s: CheckStep) {
+        (self.on_step)(&s);
+        self.list.push(s);
+    }
+}
+
+/// A report being written.
+struct Live<'a> {
+    steps: Steps<'a>,
+    offered: Vec<HostKey>,
+    host_key_changed: bool,
+}
+
+impl Live<'_> {
+    fn finish(self) -> ConnectionReport {
+        ConnectionReport {
+            steps: self.steps.list,
+            offered: self.offered,
+            host_key_changed: self.host_key_changed,
+        }
+    }
+}
+
 /// Tests the endpoint step by step. `for_mirror`: also check the folder is writable.
 pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> ConnectionReport {
+    test_live(ssh, e, for_mirror, &mut |_| {}).await
+}
+
+/// [`test`], calling `on_step` with each step as soon as it is decided.
+pub async fn test_live(
+    ssh: &SshDir,
+    e: &SshEndpoint,
+    for_mirror: bool,
+    on_step: &mut (dyn FnMut(&CheckStep) + Send),
+) -> ConnectionReport {
     let port = e.port.unwrap_or(22);
-    let mut report = ConnectionReport {
-        steps: Vec::new(),
+    let mut report = Live {
+        steps: Steps {
+            list: Vec::new(),
+            on_step,
+        },
         offered: Vec::new(),
         host_key_changed: false,
     };
@@ -62,7 +106,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
         "rsync on the remote".to_string(),
         format!("folder {}", e.path),
     ];
-    let skip_rest = |report: &mut ConnectionReport, from: usize| {
+    let skip_rest = |report: &mut Live<'_>, from: usize| {
         for n in &names[from..] {
             report.steps.push(step(
                 n.clone(),
@@ -99,7 +143,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("check the host name and port, that the machine is on, and that no firewall blocks the port"),
             ));
             skip_rest(&mut report, 1);
-            return report;
+            return report.finish();
         }
         Err(_) => {
             report.steps.push(step(
@@ -109,7 +153,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("check that the machine is on and reachable from this server (VPN, firewall)"),
             ));
             skip_rest(&mut report, 1);
-            return report;
+            return report.finish();
         }
     }
 
@@ -124,7 +168,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("is this an SSH server?"),
             ));
             skip_rest(&mut report, 2);
-            return report;
+            return report.finish();
         }
     };
     let fingerprints = scanned
@@ -148,7 +192,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("compare the fingerprint with the one the server shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on it), then trust it"),
             ));
             skip_rest(&mut report, 2);
-            return report;
+            return report.finish();
         }
         Ok(HostKeyStatus::Changed { expected }) => {
             report.offered = scanned;
@@ -160,14 +204,14 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("this can be an attack or a reinstalled server: check with the server's owner before replacing the trusted key"),
             ));
             skip_rest(&mut report, 2);
-            return report;
+            return report.finish();
         }
         Err(err) => {
             report
                 .steps
                 .push(step(names[1].clone(), Verdict::Fail, err.to_string(), None));
             skip_rest(&mut report, 2);
-            return report;
+            return report.finish();
         }
     }
 
@@ -191,7 +235,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("install openssh-client"),
             ));
             skip_rest(&mut report, 3);
-            return report;
+            return report.finish();
         }
         Err(_) => {
             report.steps.push(step(
@@ -201,7 +245,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("the server accepted the connection but did not answer"),
             ));
             skip_rest(&mut report, 3);
-            return report;
+            return report.finish();
         }
     };
     let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
@@ -218,7 +262,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
             Some("add the app's public key (mnemosynce keys list) to ~/.ssh/authorized_keys of that user"),
         ));
         skip_rest(&mut report, 3);
-        return report;
+        return report.finish();
     }
     report.steps.push(step(
         names[2].clone(),
@@ -245,7 +289,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 Some("install rsync on the remote machine (apt-get install rsync)"),
             ));
             skip_rest(&mut report, 4);
-            return report;
+            return report.finish();
         }
     }
 
@@ -283,7 +327,7 @@ pub async fn test(ssh: &SshDir, e: &SshEndpoint, for_mirror: bool) -> Connection
                 .push(step(names[4].clone(), Verdict::Fail, m, None))
         }
     }
-    report
+    report.finish()
 }
 
 /// Creates and removes an empty probe folder in the remote folder, with rsync (no remote shell).
