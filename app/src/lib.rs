@@ -11,11 +11,12 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::{
     components::{Route, Router, Routes, A},
     hooks::use_location,
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 pub mod api;
 pub mod feed;
+pub mod lazy;
 pub mod pages;
 pub mod theme;
 
@@ -73,13 +74,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/:id") view=pages::Run ssr=SsrMode::Async/>
                     <Route path=path!("/snapshots") view=pages::Snapshots/>
                     <Route path=path!("/settings") view=pages::Settings/>
-                    <Route path=path!("/settings/config") view=pages::ConfigPage/>
-                    <Route path=path!("/settings/keys") view=pages::KeysPage/>
-                    <Route path=path!("/settings/connections") view=pages::ConnectionsPage/>
-                    <Route path=path!("/settings/schedule") view=pages::SchedulePage/>
-                    <Route path=path!("/settings/email") view=pages::EmailPage/>
-                    <Route path=path!("/settings/retention") view=pages::RetentionPage/>
-                    <Route path=path!("/welcome") view=pages::Wizard/>
+                    <Route path=path!("/settings/config") view={Lazy::<lazy::ConfigRoute>::new()}/>
+                    <Route path=path!("/settings/keys") view={Lazy::<lazy::KeysRoute>::new()}/>
+                    <Route path=path!("/settings/connections") view={Lazy::<lazy::ConnectionsRoute>::new()}/>
+                    <Route path=path!("/settings/schedule") view={Lazy::<lazy::ScheduleRoute>::new()}/>
+                    <Route path=path!("/settings/email") view={Lazy::<lazy::EmailRoute>::new()}/>
+                    <Route path=path!("/settings/retention") view={Lazy::<lazy::RetentionRoute>::new()}/>
+                    <Route path=path!("/welcome") view={Lazy::<lazy::WizardRoute>::new()}/>
                 </Routes>
             </main>
             <footer class="bottom">

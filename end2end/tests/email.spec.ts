@@ -7,7 +7,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TestServer, TEST_PASSWORD, freePort, signIn } from './server';
+import { TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
 
 test.use({ storageState: { cookies: [], origins: [] } });
 
@@ -62,6 +62,7 @@ test('email settings: saved into the file, the password write-only, the test ema
     );
     await signIn(page, server.url, TEST_PASSWORD);
     await page.goto(server.url + '/settings/email');
+    await hydrated(page);
 
     await page.getByLabel('Send a report after every run').check();
     await page.getByLabel('From (email_sender)').fill(SMTP_USER);
@@ -90,6 +91,7 @@ test('email settings: saved into the file, the password write-only, the test ema
     expect(await page.content()).not.toContain(SMTP_PASSWORD);
 
     // The test email, step by step, arrives with AUTH as the sender.
+    await hydrated(page);
     await page.getByRole('button', { name: 'Send test email' }).click();
     const steps = page.locator('ol.checks');
     await expect(steps.locator('li[data-verdict="pass"]', { hasText: 'send' })).toBeVisible({ timeout: 20_000 });

@@ -5,7 +5,7 @@
 import { test, expect } from '@playwright/test';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestServer, TEST_PASSWORD, freePort, signIn } from './server';
+import { TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
 
 test.use({ storageState: { cookies: [], origins: [] } });
 
@@ -46,6 +46,7 @@ test('a retention policy is previewed live, then saved into its block only, dele
 
     await signIn(page, server.url, TEST_PASSWORD);
     await page.goto(server.url + '/settings/retention');
+    await hydrated(page);
     await expect(page.getByRole('heading', { name: 'Retention', level: 1 })).toBeVisible();
     // Hydrated (only a hydrated page connects the live feed): typing now reaches the page's code.
     await expect(page.locator('.feed')).toHaveAttribute('data-state', 'live', { timeout: 15_000 });

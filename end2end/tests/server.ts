@@ -89,3 +89,9 @@ export class TestServer {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
+
+/** Waits until the page is hydrated (the feed indicator goes live only in the browser's app): typing
+ * into a server-rendered field before that would not reach the app. */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('.feed')).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
+}

@@ -7,7 +7,7 @@ import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TestServer, TEST_PASSWORD, freePort, signIn } from './server';
+import { TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
 
 test.use({ storageState: { cookies: [], origins: [] } });
 
@@ -20,6 +20,7 @@ async function shot(page: Page, name: string): Promise<void> {
 
 /** Replaces the editor's text and checks it. */
 async function checkConfig(page: Page, text: string): Promise<void> {
+  await hydrated(page);
   const editor = page.getByLabel('backup_config.yml');
   await editor.fill(text);
   await page.getByRole('button', { name: 'Check', exact: true }).click();
@@ -84,6 +85,7 @@ test('a new owner sets up a local backup with the wizard: bad config refused at 
     // Step 4 (the wizard opens at the first missing step): a preset, its meaning and the next runs,
     // saved into the schedule block only.
     await expect(page.locator('.wizard-step[data-step="schedule"]')).toBeVisible();
+    await hydrated(page);
     await page.getByRole('button', { name: 'Weekly, Sunday 03:00' }).click();
     await expect(page.getByLabel(/Cron expression/)).toHaveValue('0 3 * * 0');
     await expect(page.locator('.schedule-meaning')).toContainText('Sunday');
@@ -121,6 +123,7 @@ test('a schedule one minute ahead starts a run that appears in History', async (
     );
     await signIn(page, server.url, TEST_PASSWORD);
     await page.goto(server.url + '/settings/schedule');
+    await hydrated(page);
     // The next whole minute at least 15 s away, in UTC (the configured zone).
     let due = new Date(Math.ceil((Date.now() + 1000) / 60_000) * 60_000);
     if (due.getTime() - Date.now() < 15_000) due = new Date(due.getTime() + 60_000);
@@ -217,6 +220,7 @@ test('an SSH source: generate a key, authorize it, trust the host, test, run', a
 
     // Step 2 (the first missing one): a key, its line put into the fixture's authorized_keys.
     await expect(page.locator('.wizard-step[data-step="keys"]')).toBeVisible();
+    await hydrated(page);
     await page.getByLabel('Name').fill('e2e');
     await page.getByRole('button', { name: 'Generate key' }).click();
     const card = page.locator('li.key[data-key="e2e"]');
@@ -230,6 +234,7 @@ test('an SSH source: generate a key, authorize it, trust the host, test, run', a
     await page.reload();
     await expect(page.locator('.wizard-step[data-step="connections"]')).toBeVisible();
     const row = page.locator('li.connection', { hasText: endpoint });
+    await hydrated(page);
     await row.getByRole('button', { name: 'Test connection' }).click();
     await expect(row.locator('.verdict')).toContainText('Not working yet', { timeout: 30_000 });
     await expect(row).toContainText(sshd.fingerprint());
@@ -241,6 +246,7 @@ test('an SSH source: generate a key, authorize it, trust the host, test, run', a
 
     // A run over SSH succeeds.
     await page.goto(server.url + '/');
+    await hydrated(page);
     await page.getByRole('button', { name: 'Run now' }).click();
     await expect(page).toHaveURL(/\/runs\/\d+$/, { timeout: 15_000 });
     await expect(page.locator('.run-meta .badge')).toHaveText(/success/, { timeout: 30_000 });

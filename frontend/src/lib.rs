@@ -7,5 +7,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes (app::lazy): a page opened directly loads its chunk before it is hydrated.
+    leptos::mount::hydrate_lazy(app::App);
 }
