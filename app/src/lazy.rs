@@ -9,6 +9,17 @@ use crate::pages;
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
+/// Wraps a lazy page in a `div` whose `data-hydrated` turns `true` once the page is live in the
+/// browser. A lazy page opened directly hydrates a moment after the rest of the app (its chunk loads
+/// first); until then its fields are shown dimmed and do not take input (style/main.css), so nothing
+/// typed into the server-rendered page is lost, and the browser tests wait for the flag.
+fn hydration_marked(page: AnyView) -> AnyView {
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    view! { <div class="lazy-page" data-hydrated=move || live.get().to_string()>{page}</div> }
+        .into_any()
+}
+
 /// A lazy route that renders one page component.
 macro_rules! lazy_page {
     ($(#[$doc:meta])* $route:ident => $page:path) => {
@@ -23,7 +34,7 @@ macro_rules! lazy_page {
 
             fn view(this: Self) -> AnyView {
                 let _ = this;
-                $page().into_any()
+                hydration_marked($page().into_any())
             }
         }
     };
