@@ -3,54 +3,26 @@
 // server only (0600, never in the file, never sent back to the page), and the test email passes
 // connect, login and send and really arrives.
 import { test, expect } from '@playwright/test';
-import { spawn, ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Fixture, TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
 
 test.use({ storageState: { cookies: [], origins: [] } });
 
 const SMTP_USER = 'backup@example.test';
 const SMTP_PASSWORD = 'relay pass 7f3a';
 
-class Smtpd {
-  child?: ChildProcess;
-  readonly dir = mkdtempSync(join(tmpdir(), 'mnemosynce-e2e-smtpd-'));
-  port = 0;
-
-  async start(): Promise<void> {
-    const script = resolve(__dirname, '..', '..', 'scripts', 'fixtures', 'smtpd');
-    this.child = spawn(
-      script,
-      ['--dir', this.dir, '--mode', 'none', '--user', SMTP_USER, '--password', SMTP_PASSWORD],
-      { stdio: 'ignore' },
-    );
-    const deadline = Date.now() + 15_000;
-    while (!existsSync(join(this.dir, 'port'))) {
-      if (Date.now() > deadline) throw new Error('smtpd fixture did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    this.port = Number(readFileSync(join(this.dir, 'port'), 'utf8').trim());
-  }
-
-  stop(): void {
-    if (this.child?.pid) {
-      try {
-        process.kill(this.child.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/** The SMTP fixture: a plain LAN relay with AUTH. */
+async function startSmtpd(): Promise<Fixture> {
+  const smtpd = new Fixture('smtpd');
+  await smtpd.start(['--dir', smtpd.dir, '--mode', 'none', '--user', SMTP_USER, '--password', SMTP_PASSWORD]);
+  return smtpd;
 }
 
 test('email settings: saved into the file, the password write-only, the test email arrives', async ({ page }) => {
   const server = new TestServer(await freePort());
-  const smtpd = new Smtpd();
+  const smtpd = await startSmtpd();
   try {
-    await smtpd.start();
     await server.start();
     const source = join(server.dataDir, 'photos');
     mkdirSync(source, { recursive: true });

@@ -1,9 +1,9 @@
 // Starts and stops extra `mnemosynce serve` processes for tests that need their own server (e.g. to
 // restart it). Each gets a free loopback port and a temporary data directory; stopping is by PID.
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { expect, Page } from '@playwright/test';
 
@@ -96,4 +96,38 @@ export async function hydrated(page: Page): Promise<void> {
   await expect(page.locator('.feed')).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
   // A lazy page (settings, wizard) hydrates once its own code has arrived.
   await expect(page.locator('.lazy-page[data-hydrated="false"]')).toHaveCount(0, { timeout: 15_000 });
+}
+
+/** A test fixture process from scripts/fixtures (`sshd`, `smtpd`) with a temporary folder of its own:
+ * ready once it has written `<dir>/port`, stopped by PID, its folder removed. */
+export class Fixture {
+  child?: ChildProcess;
+  readonly dir: string;
+  port = 0;
+
+  constructor(readonly name: 'sshd' | 'smtpd') {
+    this.dir = mkdtempSync(join(tmpdir(), `mnemosynce-e2e-${name}-`));
+  }
+
+  async start(args: string[]): Promise<void> {
+    const script = resolve(__dirname, '..', '..', 'scripts', 'fixtures', this.name);
+    this.child = spawn(script, args, { stdio: 'ignore' });
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(join(this.dir, 'port'))) {
+      if (Date.now() > deadline) throw new Error(`the ${this.name} fixture did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    this.port = Number(readFileSync(join(this.dir, 'port'), 'utf8').trim());
+  }
+
+  stop(): void {
+    if (this.child?.pid) {
+      try {
+        process.kill(this.child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

@@ -3,11 +3,11 @@
 // against a real sshd (scripts/fixtures/sshd): generate a key, authorize it, trust the host, test,
 // run. And a schedule one minute ahead that really starts a run, seen in History.
 import { test, expect, Page } from '@playwright/test';
-import { spawn, execFileSync, ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
-import { TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Fixture, TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
 
 test.use({ storageState: { cookies: [], origins: [] } });
 
@@ -147,24 +147,20 @@ test('a schedule one minute ahead starts a run that appears in History', async (
   }
 });
 
-/** A real sshd on a free loopback port (scripts/fixtures/sshd), stopped by PID. */
-class Sshd {
-  child?: ChildProcess;
-  readonly dir = mkdtempSync(join(tmpdir(), 'mnemosynce-e2e-sshd-'));
+/** A real sshd on a free loopback port (scripts/fixtures/sshd) that accepts the keys appended to
+ * `authorizedKeys`. */
+class Sshd extends Fixture {
   readonly authorizedKeys = join(this.dir, 'authorized_keys');
-  port = 0;
 
-  async start(): Promise<void> {
+  constructor() {
+    super('sshd');
+  }
+
+  async listen(): Promise<void> {
     writeFileSync(this.authorizedKeys, '');
-    const script = resolve(__dirname, '..', '..', 'scripts', 'fixtures', 'sshd');
-    this.child = spawn('bash', [script, this.dir, this.authorizedKeys], { stdio: 'ignore' });
+    await this.start([this.dir, this.authorizedKeys]);
+    // The port file comes just before sshd binds: wait until it answers.
     const deadline = Date.now() + 15_000;
-    while (!existsSync(join(this.dir, 'port'))) {
-      if (Date.now() > deadline) throw new Error('sshd fixture did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    this.port = Number(readFileSync(join(this.dir, 'port'), 'utf8').trim());
-    // Listening?
     for (;;) {
       try {
         execFileSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${this.port}`]);
@@ -181,17 +177,6 @@ class Sshd {
     const out = execFileSync('ssh-keygen', ['-lf', join(this.dir, 'host_ed25519.pub')], { encoding: 'utf8' });
     return out.split(' ')[1];
   }
-
-  stop(): void {
-    if (this.child?.pid) {
-      try {
-        process.kill(this.child.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 test('an SSH source: generate a key, authorize it, trust the host, test, run', async ({ page }) => {
@@ -199,7 +184,7 @@ test('an SSH source: generate a key, authorize it, trust the host, test, run', a
   const server = new TestServer(await freePort());
   const sshd = new Sshd();
   try {
-    await sshd.start();
+    await sshd.listen();
     await server.start();
     const remote = join(sshd.dir, 'remote-photos');
     mkdirSync(remote);

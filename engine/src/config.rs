@@ -714,7 +714,9 @@ const RETENTION_COUNTS: &[&str] = &[
     "monthly",
     "yearly",
 ];
-const RETENTION_KEYS: &[&str] = &[
+/// The keys of a retention policy, in the order SPEC §2 lists them (also the order
+/// [`crate::retention_edit`] writes them).
+pub(crate) const RETENTION_KEYS: [&str; 7] = [
     "keep_last",
     "hourly",
     "daily",
@@ -1305,7 +1307,7 @@ impl Checker {
 
     /// The global policy, or a task's override (whose fields may be null: "not overridden").
     fn retention(&mut self, node: &Node, path: &str, is_override: bool) {
-        let Some(fields) = self.mapping(node, path, RETENTION_KEYS) else {
+        let Some(fields) = self.mapping(node, path, &RETENTION_KEYS) else {
             return;
         };
         for key in RETENTION_COUNTS {

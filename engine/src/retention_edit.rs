@@ -85,15 +85,7 @@ use crate::store::TaskStore;
 const KEY: &str = "retention";
 
 /// The policy's fields in the order the block lists them, the same order as SPEC §2.
-const FIELDS: [&str; 7] = [
-    "keep_last",
-    "hourly",
-    "daily",
-    "weekly",
-    "monthly",
-    "yearly",
-    "keep_within",
-];
+const FIELDS: [&str; 7] = crate::config::RETENTION_KEYS;
 
 // ---------------------------------------------------------------------------------------------------
 // Writing the policy

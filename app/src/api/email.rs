@@ -15,7 +15,7 @@ pub struct EmailView {
     pub port: u16,
     pub security: String,
     pub username: String,
-    /// Where the password comes from now, e.g. "stored on this server (secrets/smtp_password)".
+    /// Where the password comes from now (as the mail step resolves it), or that there is none.
     pub password_source: String,
     pub password_stored: bool,
     pub config_error: Option<String>,
@@ -27,14 +27,12 @@ fn view_of(b: &super::backend::Backend) -> EmailView {
     let stored = engine::mail::settings::password_stored(data);
     match super::server_side::config(b) {
         Ok((c, _)) => {
-            let source = if let Some(f) = &c.smtp.password_file {
-                format!("the file {} (smtp.password_file)", f.display())
-            } else if std::env::var_os("MNEMOSYNCE_SMTP_PASSWORD").is_some() {
-                "the server's environment (MNEMOSYNCE_SMTP_PASSWORD)".to_string()
-            } else if stored {
-                "stored on this server (secrets/smtp_password)".to_string()
-            } else {
-                "none: the login step is skipped (fine for a LAN relay without AUTH)".to_string()
+            // The engine's own order (file, environment, secrets/), as the mail step uses it.
+            let source = match engine::mail::Transport::from_config(&c, data) {
+                Ok(t) => t.password_source().map(str::to_string).unwrap_or_else(|| {
+                    "none: the login step is skipped (fine for a LAN relay without AUTH)".into()
+                }),
+                Err(e) => e.to_string(),
             };
             EmailView {
                 enabled: c.email.enabled,
@@ -43,10 +41,7 @@ fn view_of(b: &super::backend::Backend) -> EmailView {
                 admin: c.email_admin.clone().unwrap_or_default(),
                 host: c.smtp.host.clone(),
                 port: c.smtp.port,
-                security: serde_json::to_value(c.smtp.security)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_else(|| "tls".into()),
+                security: c.smtp.security.as_str().to_string(),
                 username: c.smtp.username.clone().unwrap_or_default(),
                 password_source: source,
                 password_stored: stored,

@@ -173,6 +173,12 @@ impl Transport {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// Where the password comes from (`smtp.password_file (…)`, `$MNEMOSYNCE_SMTP_PASSWORD`, the
+    /// secrets file), never the password; `None` when there is none and the login is skipped.
+    pub fn password_source(&self) -> Option<&str> {
+        self.password_source.as_deref()
+    }
+
     fn tls_parameters(&self) -> Result<TlsParameters, MailError> {
         let mut builder = TlsParameters::builder(self.host.clone());
         if let Some(file) = &self.ca_file {

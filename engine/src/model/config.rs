@@ -517,6 +517,17 @@ pub enum SmtpSecurity {
     None,
 }
 
+impl SmtpSecurity {
+    /// The word the configuration uses: `tls`, `starttls`, `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpSecurity::Tls => "tls",
+            SmtpSecurity::Starttls => "starttls",
+            SmtpSecurity::None => "none",
+        }
+    }
+}
+
 /// The mail server reports are sent through. Defaults: Gmail on 465, user = `email_sender`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SmtpSettings {
