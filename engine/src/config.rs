@@ -50,7 +50,7 @@ use chrono_tz::Tz;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
-use crate::model::config::{Config, Endpoint, KeepWithin};
+use crate::model::config::{Config, Endpoint, KeepWithin, TransferEngine};
 
 /// At most this many nodes, counting every copy an alias makes. A real configuration has a few hundred.
 pub const MAX_NODES: usize = 100_000;
@@ -705,6 +705,7 @@ const TASK_KEYS: &[&str] = &[
     "acls_xattrs",
     "retention",
     "bwlimit_kbps",
+    "engine",
 ];
 const RETENTION_COUNTS: &[&str] = &[
     "keep_last",
@@ -1060,8 +1061,8 @@ impl Checker {
         None
     }
 
-    /// One of a few words (`tls`, `starttls`, `none`).
-    fn choice(&mut self, node: &Node, path: &str, options: &[&str]) {
+    /// One of a few words (`tls`, `starttls`, `none`); the word when it is one of them.
+    fn choice<'a>(&mut self, node: &'a Node, path: &str, options: &[&str]) -> Option<&'a str> {
         let list = options.join(", ");
         if node.is_null() {
             self.error(
@@ -1070,13 +1071,11 @@ impl Checker {
                     "{path} is empty: choose one of {list}, or remove the line to use the default"
                 ),
             );
-            return;
+            return None;
         }
-        let Some(text) = self.text(node, path) else {
-            return;
-        };
+        let text = self.text(node, path)?;
         if options.contains(&text) {
-            return;
+            return Some(text);
         }
         let hint = if options.contains(&text.to_ascii_lowercase().as_str()) {
             " (in lowercase)"
@@ -1090,6 +1089,7 @@ impl Checker {
                 shown(text)
             ),
         );
+        None
     }
 
     /// A warning when a local path is not there (a drive may be unmounted while the user edits).
@@ -1460,7 +1460,8 @@ impl Checker {
         }
 
         let fix = "add where to back up from, e.g. `dir_source: /srv/photos` or `dir_source: user@host:/home/user`";
-        if let Some(node) = self.required(&fields, "dir_source", path, fix) {
+        let source = self.required(&fields, "dir_source", path, fix);
+        if let Some(node) = source {
             let consequence = "this task fails until it exists (a drive may be unmounted)";
             self.endpoint(node, &at(path, "dir_source"), consequence);
         }
@@ -1494,6 +1495,35 @@ impl Checker {
         }
         if let Some(node) = fields.optional("bwlimit_kbps") {
             self.number(node, &at(path, "bwlimit_kbps"), 1, 100_000_000, "10000");
+        }
+        if let Some(node) = fields.optional("engine") {
+            self.engine(node, path, source);
+        }
+    }
+
+    /// `tasks[].engine`: a known engine, and `native` only for a local source.
+    fn engine(&mut self, node: &Node, path: &str, source: Option<&Node>) {
+        let field = at(path, "engine");
+        let options = TransferEngine::ALL.map(TransferEngine::as_str);
+        if self.choice(node, &field, &options) != Some(TransferEngine::Native.as_str()) {
+            return;
+        }
+        // An invalid or missing dir_source is reported on its own line already.
+        let Some(source) = source else { return };
+        let Kind::Scalar { text, .. } = &source.kind else {
+            return;
+        };
+        if let Ok(Endpoint::Ssh(_)) = text.parse::<Endpoint>() {
+            self.error(
+                node.pos,
+                format!(
+                    "{field} is native, but {} {} (line {}) is an SSH source: native snapshots only \
+                     local folders; use engine: rsync or remove the key",
+                    at(path, "dir_source"),
+                    shown(text.trim()),
+                    source.pos.line
+                ),
+            );
         }
     }
 }
@@ -1646,7 +1676,7 @@ fn blank_spelled_nulls(text: &str, root: &Node) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::config::{ReportWhen, SmtpSecurity};
+    use crate::model::config::{ReportWhen, SmtpSecurity, TransferEngine};
 
     fn fixture(name: &str) -> String {
         let dir =
@@ -1813,6 +1843,113 @@ tasks:
             messages[2].ends_with("did you mean cron?"),
             "{}",
             messages[2]
+        );
+    }
+
+    #[test]
+    fn the_engine_defaults_by_the_kind_of_source() {
+        use crate::model::config::default_engine_for_local;
+        let c = check_str(&with_tasks(
+            "  - name: L\n    dir_source: /\n  - name: R\n    dir_source: bob@nas:/home/bob\n\
+             \x20 - name: S\n    dir_source: \"ssh://bob@nas:2222/v\"\n    engine: ~\n",
+        ));
+        assert!(
+            c.is_ok() && c.warnings().next().is_none(),
+            "{:#?}",
+            c.problems
+        );
+        let cfg = c.config.unwrap();
+        let engines: Vec<_> = cfg
+            .tasks
+            .iter()
+            .map(|t| (t.engine, t.effective_engine()))
+            .collect();
+        assert_eq!(
+            engines,
+            [
+                (None, default_engine_for_local()),
+                (None, TransferEngine::Rsync),
+                (None, TransferEngine::Rsync)
+            ]
+        );
+        // Left out, it stays out when a task is written back.
+        let yaml = serde_yaml::to_string(&cfg.tasks[0]).unwrap();
+        assert!(!yaml.contains("engine"), "{yaml}");
+    }
+
+    #[test]
+    fn an_explicit_engine_is_used() {
+        for (written, engine) in [
+            ("rsync", TransferEngine::Rsync),
+            ("\"rsync\"", TransferEngine::Rsync),
+            ("native", TransferEngine::Native),
+        ] {
+            let c = check_str(&with_tasks(&format!(
+                "  - name: L\n    dir_source: /\n    engine: {written}\n"
+            )));
+            assert!(
+                c.is_ok() && c.warnings().next().is_none(),
+                "{written}: {:#?}",
+                c.problems
+            );
+            let task = &c.config.unwrap().tasks[0];
+            assert_eq!(
+                (task.engine, task.effective_engine()),
+                (Some(engine), engine)
+            );
+            let yaml = serde_yaml::to_string(task).unwrap();
+            assert!(yaml.contains(&format!("engine: {engine}")), "{yaml}");
+        }
+        // rsync on an SSH source is what it would be anyway, and fine.
+        let c = check_str(&with_tasks(
+            "  - name: R\n    dir_source: bob@nas:/v\n    engine: rsync\n",
+        ));
+        assert!(c.is_ok(), "{:#?}", c.problems);
+    }
+
+    #[test]
+    fn native_on_an_ssh_source_and_unknown_engines_are_errors_on_their_line() {
+        let e = only_error(&with_tasks(
+            "  - name: R\n    dir_source: bob@nas:/home/bob\n    engine: native\n",
+        ));
+        assert_eq!(
+            e.to_string(),
+            "line 7, column 13: tasks[0].engine is native, but tasks[0].dir_source \"bob@nas:/home/bob\" \
+             (line 6) is an SSH source: native snapshots only local folders; use engine: rsync or remove the key"
+        );
+        let e = only_error(&with_tasks(
+            "  - name: A\n    dir_source: /\n  - {name: R, engine: native, dir_source: \"ssh://bob@nas:2222/v\"}\n",
+        ));
+        assert_eq!((e.line, e.column), (7, 23), "{e}");
+        assert!(e.message.starts_with("tasks[1].engine is native, but tasks[1].dir_source \"ssh://bob@nas:2222/v\" (line 7)"), "{e}");
+
+        for (written, expected) in [
+            (
+                "fast",
+                "tasks[0].engine \"fast\" is not one of rsync, native; write one of them",
+            ),
+            (
+                "Native",
+                "is not one of rsync, native; write one of them (in lowercase)",
+            ),
+            ("[rsync]", "tasks[0].engine must be a single value"),
+        ] {
+            let e = only_error(&with_tasks(&format!(
+                "  - name: L\n    dir_source: /\n    engine: {written}\n"
+            )));
+            assert!(
+                e.line == 7 && e.message.contains(expected),
+                "{written}: {e}"
+            );
+        }
+        // A typo in the key is a warning that names the key.
+        let c = check_str(&with_tasks(
+            "  - name: L\n    dir_source: /\n    engin: native\n",
+        ));
+        let w = c.warnings().next().unwrap();
+        assert!(
+            w.line == 7 && w.message.ends_with("did you mean engine?"),
+            "{w}"
         );
     }
 

@@ -437,9 +437,10 @@ async fn history_records_runs_tasks_steps_and_the_snapshot_index() {
         StepKind::ALL.to_vec()
     );
     let log = steps[1].log_path.as_ref().unwrap();
+    let log = fs::read_to_string(log).unwrap();
     assert!(
-        fs::read_to_string(log).unwrap().contains("rsync"),
-        "no rsync command in the backup log"
+        log.contains("transfer engine: native") && log.contains("native snapshot: "),
+        "the backup log does not say which engine made the snapshot and what it did:\n{log}"
     );
     let index = history.snapshot_index("Photos").await.unwrap();
     assert!(index.contains_key(r.tasks[0].snapshot.as_ref().unwrap()));
@@ -447,4 +448,44 @@ async fn history_records_runs_tasks_steps_and_the_snapshot_index() {
         history.last_good("Photos").await.unwrap().unwrap().run_id,
         run_id
     );
+}
+
+/// The `transfer engine: ...` lines the backup step logged.
+fn engine_lines(events: &[RunEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Log {
+                step: Some(StepKind::Backup),
+                line,
+                ..
+            } if line.starts_with("transfer engine:") => Some(line.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_backup_step_logs_the_engine_it_uses() {
+    let default = engine::model::config::default_engine_for_local();
+    let mut f = Fixture::new();
+    f.write("a.jpg", b"a");
+    let (r, events) = f.run(false).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(
+        engine_lines(&events),
+        [format!(
+            "transfer engine: {default} (the default for a local source)"
+        )]
+    );
+
+    next_second().await;
+    f.extra_yaml = "    engine: rsync\n".into();
+    let (r, events) = f.run(false).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(
+        engine_lines(&events),
+        ["transfer engine: rsync (set by the task's engine key)"]
+    );
+    assert_eq!(f.snapshots().len(), 2);
 }

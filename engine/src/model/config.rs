@@ -118,6 +118,59 @@ pub struct Task {
     /// link or a disk that must stay responsive. Default: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bwlimit_kbps: Option<u32>,
+    /// New: which implementation fills the task's snapshots (`engine: rsync | native`). `None`: the
+    /// default for the source's kind, see [`Task::effective_engine`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<TransferEngine>,
+}
+
+impl Task {
+    /// The engine this task's backups use: the one it names, else [`default_engine_for_local`] for a
+    /// local source, else rsync (the only engine that reads SSH sources).
+    pub fn effective_engine(&self) -> TransferEngine {
+        match (self.engine, &self.dir_source) {
+            (Some(engine), _) => engine,
+            (None, Endpoint::Local(_)) => default_engine_for_local(),
+            (None, Endpoint::Ssh(_)) => TransferEngine::Rsync,
+        }
+    }
+}
+
+/// How a task's snapshot folder is filled (`tasks[].engine`, SPEC §4.1: the transfer is one
+/// replaceable part).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferEngine {
+    /// `rsync --link-dest`: every kind of source; the only one for SSH sources.
+    Rsync,
+    /// The native local-to-local snapshotter (hard-links unchanged files itself): local sources only.
+    Native,
+}
+
+impl TransferEngine {
+    /// Every engine, in the order messages list them.
+    pub const ALL: [TransferEngine; 2] = [TransferEngine::Rsync, TransferEngine::Native];
+
+    /// The word the configuration uses: `rsync`, `native`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferEngine::Rsync => "rsync",
+            TransferEngine::Native => "native",
+        }
+    }
+}
+
+impl fmt::Display for TransferEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The engine of a task with a local source that does not name one: native, since the native
+/// snapshotter passes the differential test against rsync (`engine/tests/native_vs_rsync.rs`).
+/// SSH sources stay on rsync whatever this says.
+pub const fn default_engine_for_local() -> TransferEngine {
+    TransferEngine::Native
 }
 
 fn default_true() -> bool {
@@ -706,6 +759,7 @@ mod tests {
             acls_xattrs: true,
             retention: None,
             bwlimit_kbps: None,
+            engine: None,
         };
         let cfg = Config {
             dir_backup_local: "/store".into(),

@@ -5,6 +5,7 @@
 //! transfer says it is complete. [`rsync::RsyncTransfer`] is the implementation for every source; a
 //! native local-to-local snapshotter will sit beside it behind the same trait.
 
+pub mod native;
 pub mod rsync;
 
 use crate::model::config::Endpoint;
