@@ -30,7 +30,10 @@ async fn main() -> Result<(), String> {
     };
     let transfer: Box<dyn Transfer> = match engine.as_str() {
         "native" => Box::new(NativeTransfer {
-            threads: std::env::var("THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(0),
+            threads: std::env::var("THREADS")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
         }),
         "rsync" => Box::new(RsyncTransfer::default()),
         other => return Err(format!("unknown transfer {other:?}: native or rsync")),
@@ -49,7 +52,9 @@ async fn main() -> Result<(), String> {
         bwlimit_kbps: None,
     };
     let started = Instant::now();
-    let outcome = transfer.transfer(&request, &Print, &CancellationToken::new()).await;
+    let outcome = transfer
+        .transfer(&request, &Print, &CancellationToken::new())
+        .await;
     println!(
         "{}: {:?} {:?} in {:.3} s",
         transfer.name(),

@@ -18,19 +18,24 @@
 //! - **Sparse files keep their holes.** `rsync -a` (without `--sparse`) writes the holes out as
 //!   zeros; the native snapshotter does not. Allocated blocks are therefore not compared; the content
 //!   is, and the native copy of every sparse source file must itself be sparse (allocated < size).
-//! - **"Unchanged" means unchanged to the nanosecond.** rsync's quick check compares size and
-//!   whole-second mtimes, so when only the nanoseconds of a file's mtime change, rsync hard-links
-//!   the previous copy and the snapshot keeps the old nanoseconds; the native snapshotter copies the
-//!   file and has the source's exact mtime (its module docs: an entry is linked only when it
-//!   matches "to the nanosecond"). Allowed only on those paths, only in the fields mtime and
-//!   previous-snapshot inode, and only when the native mtime is the source's.
+//! - **Closer to the source where rsync's quick check is blind.** rsync decides "unchanged" by
+//!   size and whole-second mtime, and when only metadata differs it builds the new copy from the
+//!   previous snapshot's data. So (a) when only the nanoseconds of a file's mtime change, rsync
+//!   hard-links the previous copy, which keeps the old nanoseconds, while the native snapshotter
+//!   (which links only what matches "to the nanosecond", see its module docs) copies the file; (b)
+//!   when a content change that keeps size and mtime comes with a metadata change (an xattr),
+//!   rsync's new copy has the old content, the native one the source's; (c) two files whose shared
+//!   inode was split in the source stay linked in rsync's snapshot for as long as the quick check
+//!   sees both unchanged, and native's split as soon as it sees one changed. On exactly those
+//!   paths (the mutations record them) a difference is allowed when the native value is the
+//!   source's (for the previous-snapshot inode: when native matches the source in content, mtime
+//!   and hard links). Each allowed difference is printed, with the source's value.
 //!
 //! Not differences: a metadata-only change (chmod, chown, xattr, whole-second mtime) makes both
 //! copy the file instead of linking it (rsync `--link-dest` never alters an older snapshot either),
-//! and both set a directory's mtime after filling it. rsync's quick check misses a content change
-//! that keeps size and mtime, and it hard-links a file whose hard link was broken in the source
-//! (an identical independent copy) back to its old partner; the native snapshotter must make the
-//! same choices there. The check against the source tolerates exactly those paths.
+//! and both set a directory's mtime after filling it. A content change that keeps size and mtime
+//! and comes alone is missed by both (the snapshot keeps the old content). The check of each
+//! snapshot against the source tolerates exactly the paths where the quick check is blind.
 //!
 //! rsync leaves a directory's mtime as it wrote it when that is in the same whole second as the
 //! source's. The differential tests wait for the source's newest mtime to be in the past before
@@ -836,16 +841,50 @@ fn walk(root: &Path) -> Vec<(Rel, fs::Metadata)> {
 // ---------------------------------------------------------------------------------------------
 // Random mutations between snapshots
 
-/// Paths where rsync's quick check (size and whole-second mtime) cannot see the change, so a
-/// snapshot may legitimately differ from the source there (see the module docs).
+/// Source files where rsync's quick check (size and whole-second mtime) cannot see a change, so a
+/// snapshot may legitimately differ from the source there (see the module docs). Kept by inode,
+/// so that the files' later hard links and new names are covered too.
 #[derive(Default)]
 struct QuickCheckBlind {
+    /// New content, same size and mtime.
+    content: BTreeSet<u64>,
+    /// Mtime changed in its nanoseconds only.
+    mtime: BTreeSet<u64>,
+    /// Split from a hard-link group as an identical copy (and the group it left).
+    links: BTreeSet<u64>,
+}
+
+impl QuickCheckBlind {
+    /// The source's paths that have those inodes now.
+    fn paths(&self, source: &Manifest) -> BlindPaths {
+        let mut out = BlindPaths::default();
+        for (rel, e) in &source.entries {
+            if e.kind != Kind::File {
+                continue;
+            }
+            for (inodes, paths) in [
+                (&self.content, &mut out.content),
+                (&self.mtime, &mut out.mtime),
+                (&self.links, &mut out.links),
+            ] {
+                if inodes.contains(&e.ino) {
+                    paths.insert(rel.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// [`QuickCheckBlind`] as paths of one state of the source.
+#[derive(Default)]
+struct BlindPaths {
     content: BTreeSet<Rel>,
     mtime: BTreeSet<Rel>,
     links: BTreeSet<Rel>,
 }
 
-impl QuickCheckBlind {
+impl BlindPaths {
     fn contains(&self, path: &[u8]) -> bool {
         self.content.contains(path) || self.mtime.contains(path) || self.links.contains(path)
     }
@@ -1053,7 +1092,7 @@ fn apply(
                 .write_at(&content, 0)
                 .unwrap();
             set_mtime(&path, t);
-            blind.content.insert(f.clone());
+            blind.content.insert(lstat(&path).ino());
             format!("new content, same size, mtime restored {}", s(&f))
         }
         Op::NanosecondsOnly => {
@@ -1061,7 +1100,7 @@ fn apply(
             let (sec, nsec) = mtime_of(&p(&f));
             let nsec = (nsec + 1 + rng.below(999_999) as i64) % 1_000_000_000;
             set_mtime(&p(&f), (sec, nsec));
-            blind.mtime.insert(f.clone());
+            blind.mtime.insert(lstat(&p(&f)).ino());
             format!("mtime changed in its nanoseconds only {}", s(&f))
         }
         Op::Rename => {
@@ -1209,11 +1248,8 @@ fn apply(
             }
             chmod(&path, m.mode() & 0o7777);
             set_mtime(&path, (m.mtime(), m.mtime_nsec()));
-            for (other, other_ino) in &inv.linked {
-                if *other_ino == ino {
-                    blind.links.insert(other.clone());
-                }
-            }
+            blind.links.insert(ino);
+            blind.links.insert(lstat(&path).ino());
             format!(
                 "hard link broken: an identical independent copy (same metadata) {}",
                 s(&f)
@@ -1615,7 +1651,7 @@ fn against_source(
     snap: &Manifest,
     caps: &Caps,
     xattrs: bool,
-    blind: &QuickCheckBlind,
+    blind: &BlindPaths,
 ) -> Vec<Diff> {
     let skip = |path: &[u8], field: &str| match field {
         "content (sha256)" => blind.content.contains(path),
@@ -1892,6 +1928,7 @@ async fn differential(seed: u64, left: Side, right: Side, rounds: usize) -> Fini
             mutate(&source, &mut rng, &caps, &mut blind)
         };
         let src = manifest(&source);
+        let blind_paths = blind.paths(&src);
         settle(&src).await;
         for chain in chains.iter_mut() {
             chain.snapshot(&source, &[], true).await;
@@ -1922,16 +1959,25 @@ async fn differential(seed: u64, left: Side, right: Side, rounds: usize) -> Fini
             let mine = fields(path, e, &lb);
             let value = |f: &str| mine.iter().find(|(n, _)| *n == f).map(|(_, v)| v.clone());
             let agrees = |f: &str| value(f) == source_value((&src, &src_links), path, f);
-            if field == "same inode in the previous snapshot as" {
-                ["content (sha256)", "mtime", "hard-linked inside the tree with"]
-                    .iter()
-                    .all(|f| agrees(f))
-            } else {
-                agrees(field)
+            // Hard links: rsync keeps a split group linked while the quick check sees its
+            // members unchanged; native may split it (partly), never link more.
+            let set = |l: &Links| -> BTreeSet<Rel> {
+                l.peers.get(path).into_iter().flatten().cloned().collect()
+            };
+            let (theirs, mine, source) = (set(&la), set(&lb), set(&src_links));
+            let links_ok = mine == source || (source.is_subset(&mine) && mine.is_subset(&theirs));
+            match field {
+                "hard-linked inside the tree with" => links_ok,
+                "same inode in the previous snapshot as" => {
+                    agrees("content (sha256)") && agrees("mtime") && links_ok
+                }
+                _ => agrees(field),
             }
         };
         let (improved, diffs): (Vec<Diff>, Vec<Diff>) = all.into_iter().partition(|d| {
-            b.side.exact_unchanged_check && blind.contains(&d.path) && faithful(&d.path, d.field)
+            b.side.exact_unchanged_check
+                && blind_paths.contains(&d.path)
+                && faithful(&d.path, d.field)
         });
         let shown = Some((&src, &src_links));
         if !improved.is_empty() {
@@ -1948,7 +1994,7 @@ async fn differential(seed: u64, left: Side, right: Side, rounds: usize) -> Fini
         for chain in [a, b] {
             let label = &chain.side.label;
             let snap = chain.last();
-            let d = against_source(&src, &snap.manifest, &caps, true, &blind);
+            let d = against_source(&src, &snap.manifest, &caps, true, &blind_paths);
             section(
                 &mut problems,
                 format!(
@@ -2120,7 +2166,7 @@ async fn an_unchanged_tree_is_hard_linked_file_by_file() {
             &mut problems,
             "the second snapshot differs from the source:".into(),
             render(
-                &against_source(&src, second, &caps, true, &QuickCheckBlind::default()),
+                &against_source(&src, second, &caps, true, &BlindPaths::default()),
                 "source",
                 &label,
             ),
@@ -2358,7 +2404,7 @@ async fn entries_changed_in_the_second_of_the_snapshot_keep_their_exact_mtime() 
             &chain.last().manifest,
             &caps,
             false,
-            &QuickCheckBlind::default(),
+            &BlindPaths::default(),
         );
         eprintln!(
             "{label}: {} entries differ from a source changed in the same second\n{}",

@@ -51,10 +51,12 @@ pub fn took(start: DateTime<Utc>, end: Option<DateTime<Utc>>, now: DateTime<Utc>
     human_duration((end.unwrap_or(now) - start).num_seconds().max(0) as u64)
 }
 
-/// A progress bar with files, bytes, rate and ETA.
+/// A progress bar with files, bytes, rate and ETA. Without a known percentage (the native
+/// snapshotter walks the tree as it goes, so it has no total up front) the bar is indeterminate and
+/// the counts carry the news.
 #[component]
 pub fn ProgressBar(progress: Progress) -> impl IntoView {
-    let pct = progress.percent.unwrap_or(0).min(100);
+    let pct = progress.percent.map(|p| p.min(100));
     let files = match (progress.files_done, progress.files_total) {
         (Some(d), Some(t)) => format!("{d} of {t} files"),
         (Some(d), None) => format!("{d} files"),
@@ -71,9 +73,9 @@ pub fn ProgressBar(progress: Progress) -> impl IntoView {
     view! {
         <div class="progress">
             // A <progress> element: no inline style, which the CSP would refuse.
-            <progress max="100" value=pct.to_string() aria-label="Progress"></progress>
+            <progress max="100" value=pct.map(|p| p.to_string()) aria-label="Progress"></progress>
             <div class="progress-text">
-                <span>{format!("{pct}%")}</span>
+                <span>{pct.map(|p| format!("{p}%"))}</span>
                 <span>{files}</span>
                 <span>{human_bytes(progress.bytes)}</span>
                 <span>{rate}</span>

@@ -44,9 +44,9 @@ use crate::model::events::{LogLevel, Progress, TransferStats};
 use exclude::ExcludeSet;
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
-use std::os::fd::OwnedFd;
 use std::fs::{self, File, Metadata};
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -443,7 +443,8 @@ impl Job {
             return Ok(());
         }
         let path = under(&self.dest, &node.rel);
-        let fail = |what: &str, e: io::Error| Fatal(format!("cannot {what} {}: {e}", path.display()));
+        let fail =
+            |what: &str, e: io::Error| Fatal(format!("cannot {what} {}: {e}", path.display()));
         if self.as_root {
             sys::lchown(&path, node.uid, node.gid).map_err(|e| fail("set the owner of", e))?;
         }
@@ -697,12 +698,17 @@ impl Job {
                     ".mnemosynce-{}.tmp",
                     self.temp_names.fetch_add(1, Ordering::Relaxed)
                 ));
-                let relinked = fs::hard_link(&earlier, &temp).and_then(|()| fs::rename(&temp, &path));
+                let relinked =
+                    fs::hard_link(&earlier, &temp).and_then(|()| fs::rename(&temp, &path));
                 if let Err(e) = relinked {
                     let _ = fs::remove_file(&temp);
                     self.say(
                         LogLevel::Warn,
-                        format!("{} keeps its own copy (cannot link it to {}: {e})", show(rel), earlier.display()),
+                        format!(
+                            "{} keeps its own copy (cannot link it to {}: {e})",
+                            show(rel),
+                            earlier.display()
+                        ),
                     );
                     break;
                 }
@@ -721,14 +727,23 @@ impl Job {
 
     fn link_member(&self, first: &Path, rel: &[u8], meta: &Metadata) -> Result<(), Fatal> {
         self.count.done.fetch_add(1, Ordering::Relaxed);
-        self.count.bytes_total.fetch_add(meta.len(), Ordering::Relaxed);
-        self.count.bytes_done.fetch_add(meta.len(), Ordering::Relaxed);
+        self.count
+            .bytes_total
+            .fetch_add(meta.len(), Ordering::Relaxed);
+        self.count
+            .bytes_done
+            .fetch_add(meta.len(), Ordering::Relaxed);
         if self.dry_run {
             return Ok(());
         }
         let path = under(&self.dest, rel);
-        fs::hard_link(first, &path)
-            .map_err(|e| Fatal(format!("cannot link {} to {}: {e}", path.display(), first.display())))
+        fs::hard_link(first, &path).map_err(|e| {
+            Fatal(format!(
+                "cannot link {} to {}: {e}",
+                path.display(),
+                first.display()
+            ))
+        })
     }
 
     /// Puts one non-directory entry into the snapshot: a link to an unchanged earlier copy, or a
@@ -776,7 +791,8 @@ impl Job {
             self.copy_node(rel, &dest, meta)?
         };
         if done {
-            self.placed(size);
+            // (A copied file's bytes were counted while it was copied.)
+            self.count.done.fetch_add(1, Ordering::Relaxed);
             Ok(Placed::Copied)
         } else {
             Ok(Placed::Missing)
@@ -809,7 +825,10 @@ impl Job {
                 continue;
             }
             if meta.file_type().is_symlink() {
-                match (sys::read_link_at(&dir.src, name), sys::read_link_at(handle, name)) {
+                match (
+                    sys::read_link_at(&dir.src, name),
+                    sys::read_link_at(handle, name),
+                ) {
                     (Ok(a), Ok(b)) if a == b => {}
                     _ => continue,
                 }
@@ -882,7 +901,12 @@ impl Job {
             {
                 Ok(file) => return Ok((path, file)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Fatal(format!("cannot create a file in {}: {e}", dir.display()))),
+                Err(e) => {
+                    return Err(Fatal(format!(
+                        "cannot create a file in {}: {e}",
+                        dir.display()
+                    )))
+                }
             }
         }
     }
@@ -909,7 +933,12 @@ impl Job {
         };
         if self.dry_run {
             self.count.files_copied.fetch_add(1, Ordering::Relaxed);
-            self.count.bytes_copied.fetch_add(before.len(), Ordering::Relaxed);
+            self.count
+                .bytes_copied
+                .fetch_add(before.len(), Ordering::Relaxed);
+            self.count
+                .bytes_done
+                .fetch_add(before.len(), Ordering::Relaxed);
             return Ok(true);
         }
         let dir = dest.parent().unwrap_or(&self.dest);
@@ -918,22 +947,45 @@ impl Job {
             let _ = fs::remove_file(temp);
         };
         let sparse = before.blocks().saturating_mul(512) < before.len();
-        let (chunk, mut throttle): (usize, Box<dyn FnMut(u64)>) = match self.bwlimit {
-            None => (1 << 30, Box::new(|_| {})),
-            Some(limit) => (64 * 1024, Box::new(move |bytes| self.throttle(limit, bytes))),
+        // Chunks small enough for a cancel or a bandwidth limit to act within a big file, and for
+        // its progress to move.
+        let chunk = if self.bwlimit.is_some() {
+            64 << 10
+        } else {
+            64 << 20
         };
-        let copied = match sys::copy_contents(&src, &out, before.len(), sparse, chunk, &mut *throttle) {
-            Ok(n) => n,
-            Err(e) if is_dest_error(&e) => {
-                cleanup(&temp);
-                return Err(Fatal(format!("cannot write {}: {e}", dest.display())));
+        let mut streamed = 0u64;
+        let mut after_chunk = |bytes: u64| -> io::Result<()> {
+            streamed += bytes;
+            self.count.bytes_done.fetch_add(bytes, Ordering::Relaxed);
+            if let Some(limit) = self.bwlimit {
+                self.throttle(limit, bytes);
             }
+            if self.stopped() {
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            Ok(())
+        };
+        let copied = sys::copy_contents(&src, &out, before.len(), sparse, chunk, &mut after_chunk);
+        let copied = match copied {
+            Ok(n) => n,
             Err(e) => {
                 cleanup(&temp);
+                self.count.bytes_done.fetch_sub(streamed, Ordering::Relaxed);
+                if self.stopped() {
+                    return Ok(false);
+                }
+                if is_dest_error(&e) {
+                    return Err(Fatal(format!("cannot write {}: {e}", dest.display())));
+                }
                 self.source_problem(rel, &e);
                 return Ok(false);
             }
         };
+        // Holes count as done too.
+        self.count
+            .bytes_done
+            .fetch_add(before.len().saturating_sub(streamed), Ordering::Relaxed);
         let changed = match src.metadata() {
             Ok(after) => after.len() != before.len() || mtime_of(&after) != mtime_of(&before),
             Err(_) => true,
@@ -947,7 +999,10 @@ impl Job {
         };
         if let Err(e) = finish() {
             cleanup(&temp);
-            return Err(Fatal(format!("cannot set the owner or mode of {}: {e}", dest.display())));
+            return Err(Fatal(format!(
+                "cannot set the owner or mode of {}: {e}",
+                dest.display()
+            )));
         }
         if self.xattrs {
             if let Err(f) = self.copy_xattrs(rel, &temp) {
@@ -957,12 +1012,18 @@ impl Job {
         }
         if let Err(e) = sys::set_mtime_fd(&out, mtime_of(&before)) {
             cleanup(&temp);
-            return Err(Fatal(format!("cannot set the time of {}: {e}", dest.display())));
+            return Err(Fatal(format!(
+                "cannot set the time of {}: {e}",
+                dest.display()
+            )));
         }
         drop(out);
         if let Err(e) = fs::rename(&temp, dest) {
             cleanup(&temp);
-            return Err(Fatal(format!("cannot rename a copy to {}: {e}", dest.display())));
+            return Err(Fatal(format!(
+                "cannot rename a copy to {}: {e}",
+                dest.display()
+            )));
         }
         self.count.files_copied.fetch_add(1, Ordering::Relaxed);
         self.count.bytes_copied.fetch_add(copied, Ordering::Relaxed);
@@ -1015,7 +1076,10 @@ impl Job {
         if device && !self.as_root {
             self.say(
                 LogLevel::Warn,
-                format!("skipping device file {} (only root can create one)", show(rel)),
+                format!(
+                    "skipping device file {} (only root can create one)",
+                    show(rel)
+                ),
             );
             return Ok(true);
         }
@@ -1023,8 +1087,12 @@ impl Job {
             return Ok(true);
         }
         let fail = |e: io::Error| Fatal(format!("cannot create {}: {e}", dest.display()));
-        sys::mknod(dest, kind | (meta.mode() & 0o777), if device { meta.rdev() } else { 0 })
-            .map_err(fail)?;
+        sys::mknod(
+            dest,
+            kind | (meta.mode() & 0o777),
+            if device { meta.rdev() } else { 0 },
+        )
+        .map_err(fail)?;
         if self.as_root {
             sys::lchown(dest, meta.uid(), meta.gid()).map_err(fail)?;
         }
@@ -1130,7 +1198,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unchanged_files_are_linked_and_changed_ones_copied_without_touching_the_old_snapshot() {
+    async fn unchanged_files_are_linked_and_changed_ones_copied_without_touching_the_old_snapshot()
+    {
         let tmp = tempfile::tempdir().expect("tmp");
         let src = tmp.path().join("src");
         fs::create_dir_all(src.join("a/b")).expect("mkdir");
@@ -1142,26 +1211,54 @@ mod tests {
         let out = snapshot(&request(&src, &first, None)).await;
         assert_eq!(out.end, TransferEnd::Complete);
         assert_eq!(out.stats.files_transferred, 3);
-        assert_eq!(fs::read_to_string(first.join("a/b/same.txt")).expect("read"), "same");
-        assert_eq!(fs::read_link(first.join("link")).expect("link"), Path::new("a/b/same.txt"));
+        assert_eq!(
+            fs::read_to_string(first.join("a/b/same.txt")).expect("read"),
+            "same"
+        );
+        assert_eq!(
+            fs::read_link(first.join("link")).expect("link"),
+            Path::new("a/b/same.txt")
+        );
 
         fs::write(src.join("a/edit.txt"), "two").expect("write");
-        fs::set_permissions(src.join("mode.txt"), fs::Permissions::from_mode(0o600)).expect("chmod");
+        fs::set_permissions(src.join("mode.txt"), fs::Permissions::from_mode(0o600))
+            .expect("chmod");
         let second = tmp.path().join("s2");
         let out = snapshot(&request(&src, &second, Some(&first))).await;
         assert_eq!(out.end, TransferEnd::Complete);
-        assert_eq!(ino(&first.join("a/b/same.txt")), ino(&second.join("a/b/same.txt")));
-        assert_ne!(ino(&first.join("a/edit.txt")), ino(&second.join("a/edit.txt")));
-        assert_eq!(fs::read_to_string(first.join("a/edit.txt")).expect("read"), "one");
-        assert_eq!(fs::read_to_string(second.join("a/edit.txt")).expect("read"), "two");
+        assert_eq!(
+            ino(&first.join("a/b/same.txt")),
+            ino(&second.join("a/b/same.txt"))
+        );
+        assert_ne!(
+            ino(&first.join("a/edit.txt")),
+            ino(&second.join("a/edit.txt"))
+        );
+        assert_eq!(
+            fs::read_to_string(first.join("a/edit.txt")).expect("read"),
+            "one"
+        );
+        assert_eq!(
+            fs::read_to_string(second.join("a/edit.txt")).expect("read"),
+            "two"
+        );
         // chmod only: the new snapshot has its own copy, the old one keeps its mode.
         assert_ne!(ino(&first.join("mode.txt")), ino(&second.join("mode.txt")));
         let old_mode = fs::metadata(first.join("mode.txt")).expect("stat").mode() & 0o777;
         assert_ne!(old_mode, 0o600);
-        assert_eq!(fs::metadata(second.join("mode.txt")).expect("stat").mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(second.join("mode.txt")).expect("stat").mode() & 0o777,
+            0o600
+        );
         // Directory times are set after their children were written.
-        let src_time = fs::metadata(src.join("a")).expect("stat").modified().expect("mtime");
-        let dst_time = fs::metadata(second.join("a")).expect("stat").modified().expect("mtime");
+        let src_time = fs::metadata(src.join("a"))
+            .expect("stat")
+            .modified()
+            .expect("mtime");
+        let dst_time = fs::metadata(second.join("a"))
+            .expect("stat")
+            .modified()
+            .expect("mtime");
         assert_eq!(src_time, dst_time);
     }
 
@@ -1185,12 +1282,12 @@ mod tests {
     async fn an_ssh_source_is_refused_with_the_fix() {
         let tmp = tempfile::tempdir().expect("tmp");
         let mut req = request(tmp.path(), &tmp.path().join("d"), None);
-        req.source = "me@nas:/srv"
-            .parse::<Endpoint>()
-            .expect("endpoint");
+        req.source = "me@nas:/srv".parse::<Endpoint>().expect("endpoint");
         let out = snapshot(&req).await;
         match out.end {
-            TransferEnd::Failed { message } => assert!(message.contains("engine: rsync"), "{message}"),
+            TransferEnd::Failed { message } => {
+                assert!(message.contains("engine: rsync"), "{message}")
+            }
             other => panic!("expected a failure, got {other:?}"),
         }
     }
@@ -1207,8 +1304,15 @@ mod tests {
         let out = snapshot(&req).await;
         assert_eq!(out.end, TransferEnd::Complete);
         // 600 KiB at 400 KiB/s: at least 1.5 s (unlimited, it takes milliseconds).
-        assert!(started.elapsed() >= Duration::from_millis(1400), "{:?}", started.elapsed());
-        assert_eq!(fs::read(req.dest.join("big")).expect("read").len(), 600 * 1024);
+        assert!(
+            started.elapsed() >= Duration::from_millis(1400),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            fs::read(req.dest.join("big")).expect("read").len(),
+            600 * 1024
+        );
     }
 
     #[tokio::test]
@@ -1219,7 +1323,9 @@ mod tests {
         let sparse = File::create(src.join("disk.img")).expect("create");
         sparse.set_len(64 << 20).expect("truncate");
         use std::os::unix::fs::FileExt;
-        sparse.write_all_at(b"data in the middle", 32 << 20).expect("write");
+        sparse
+            .write_all_at(b"data in the middle", 32 << 20)
+            .expect("write");
         drop(sparse);
         fs::write(src.join("a"), "shared").expect("write");
         fs::hard_link(src.join("a"), src.join("x/b")).expect("link");
@@ -1227,7 +1333,11 @@ mod tests {
         assert_eq!(snapshot(&req).await.end, TransferEnd::Complete);
         let copy = fs::metadata(req.dest.join("disk.img")).expect("stat");
         assert_eq!(copy.len(), 64 << 20);
-        assert!(copy.blocks() * 512 < 1 << 20, "{} blocks allocated", copy.blocks());
+        assert!(
+            copy.blocks() * 512 < 1 << 20,
+            "{} blocks allocated",
+            copy.blocks()
+        );
         let mut middle = [0u8; 18];
         File::open(req.dest.join("disk.img"))
             .expect("open")
@@ -1244,7 +1354,10 @@ mod tests {
         fs::create_dir_all(src.join("d")).expect("mkdir");
         fs::write(src.join("d/one"), "photo").expect("write");
         let first = tmp.path().join("s1");
-        assert_eq!(snapshot(&request(&src, &first, None)).await.end, TransferEnd::Complete);
+        assert_eq!(
+            snapshot(&request(&src, &first, None)).await.end,
+            TransferEnd::Complete
+        );
         // Ten new names: the walk most likely meets a new one first, which has no earlier copy.
         for i in 0..10 {
             fs::create_dir_all(src.join(format!("n{i}"))).expect("mkdir");
@@ -1257,9 +1370,48 @@ mod tests {
         assert_eq!(ino(&second.join("d/one")), old);
         for i in 0..10 {
             assert_eq!(ino(&second.join(format!("n{i}/two"))), old, "n{i}/two");
-            let want = fs::metadata(src.join(format!("n{i}"))).expect("stat").modified().expect("t");
-            let got = fs::metadata(second.join(format!("n{i}"))).expect("stat").modified().expect("t");
+            let want = fs::metadata(src.join(format!("n{i}")))
+                .expect("stat")
+                .modified()
+                .expect("t");
+            let got = fs::metadata(second.join(format!("n{i}")))
+                .expect("stat")
+                .modified()
+                .expect("t");
             assert_eq!(want, got, "time of n{i}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_cancel_stops_in_the_middle_of_a_big_file() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let src = tmp.path().join("src");
+        fs::create_dir_all(&src).expect("mkdir");
+        fs::write(src.join("video"), vec![1u8; 2 << 20]).expect("write");
+        let mut req = request(&src, &tmp.path().join("s1"), None);
+        req.bwlimit_kbps = Some(100); // 20 s for the whole file
+        fs::create_dir_all(&req.dest).expect("dest");
+        let cancel = CancellationToken::new();
+        let later = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            later.cancel();
+        });
+        let started = Instant::now();
+        let out = NativeTransfer::default()
+            .transfer(&req, &Collect::default(), &cancel)
+            .await;
+        assert_eq!(out.end, TransferEnd::Cancelled);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        let left: Vec<_> = fs::read_dir(&req.dest)
+            .expect("ls")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "the half copy was left behind: {left:?}");
     }
 }

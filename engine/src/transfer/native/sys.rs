@@ -3,10 +3,10 @@
 //! `copy_file_range`. Each wrapper takes a path or a descriptor and returns an [`io::Result`]; none
 //! follows a symlink unless its name says so.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -111,12 +111,30 @@ pub fn open_source(path: &Path) -> io::Result<File> {
 /// attributes), sorted by name. Attributes this process may not read are left out, as rsync does.
 pub fn xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let c = cpath(path)?;
-    let mut names = vec![0u8; 1024];
+    read_xattrs(
+        // SAFETY: the buffer is valid for `buf.len()` bytes and `c` a valid C string.
+        &|buf| unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) },
+        // SAFETY: as above, for the attribute's name and value buffer too.
+        &|attr, buf| unsafe {
+            libc::lgetxattr(
+                c.as_ptr(),
+                attr.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        },
+    )
+}
+
+/// Lists the attribute names with `list` and reads each value with `get` (both return what the
+/// `*xattr` calls return: a length, or -1 with errno set), growing the buffers as needed.
+fn read_xattrs(
+    list: &dyn Fn(&mut [u8]) -> isize,
+    get: &dyn Fn(&CStr, &mut [u8]) -> isize,
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut names = vec![0u8; 256];
     let len = loop {
-        // SAFETY: the buffer is valid for `names.len()` bytes.
-        let n = unsafe {
-            libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len())
-        };
+        let n = list(&mut names);
         if n >= 0 {
             break n as usize;
         }
@@ -134,15 +152,7 @@ pub fn xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
         };
         let mut value = vec![0u8; 256];
         loop {
-            // SAFETY: both strings are valid and the buffer holds `value.len()` bytes.
-            let n = unsafe {
-                libc::lgetxattr(
-                    c.as_ptr(),
-                    cname.as_ptr(),
-                    value.as_mut_ptr().cast(),
-                    value.len(),
-                )
-            };
+            let n = get(&cname, &mut value);
             if n >= 0 {
                 value.truncate(n as usize);
                 out.push((name.to_vec(), value));
@@ -184,16 +194,18 @@ pub fn set_xattrs(path: &Path, attrs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
 
 /// Copies `len` bytes (or up to the end of `src`, whichever comes first) from the current contents
 /// of `src` into `dst` at the same offsets, keeping holes: only the data ranges of a sparse file are
-/// copied, and `dst` is then cut to `len`. Uses `copy_file_range`, which lets the filesystem clone or
+/// copied, and `dst` is then given the length `len`. Uses `copy_file_range`, which lets the
+/// filesystem clone or
 /// copy in the kernel, and falls back to read/write where it is not offered. Returns the bytes copied.
-/// `chunk` bounds one call; `after_chunk` is told the bytes of each (a bandwidth limit sleeps there).
+/// `chunk` bounds one call; `after_chunk` is told the bytes of each (a bandwidth limit sleeps there,
+/// progress is counted there) and stops the copy by returning an error.
 pub fn copy_contents(
     src: &File,
     dst: &File,
     len: u64,
     sparse: bool,
     chunk: usize,
-    after_chunk: &mut dyn FnMut(u64),
+    after_chunk: &mut dyn FnMut(u64) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut copied = 0u64;
     if sparse {
@@ -219,10 +231,11 @@ pub fn copy_contents(
             }
             pos = hole;
         }
+        // A hole at the end is only a length.
+        dst.set_len(len)?;
     } else {
         copied = copy_range(src, dst, 0, len, chunk, after_chunk)?;
     }
-    dst.set_len(len)?;
     Ok(copied)
 }
 
@@ -234,7 +247,7 @@ fn copy_range(
     offset: u64,
     len: u64,
     chunk: usize,
-    after_chunk: &mut dyn FnMut(u64),
+    after_chunk: &mut dyn FnMut(u64) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut done = 0u64;
     let mut kernel = true;
@@ -257,7 +270,7 @@ fn copy_range(
             };
             if n > 0 {
                 done += n as u64;
-                after_chunk(n as u64);
+                after_chunk(n as u64)?;
                 continue;
             }
             if n == 0 {
@@ -265,7 +278,9 @@ fn copy_range(
             }
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
-                Some(libc::EXDEV) | Some(libc::ENOSYS) | Some(libc::EINVAL)
+                Some(libc::EXDEV)
+                | Some(libc::ENOSYS)
+                | Some(libc::EINVAL)
                 | Some(libc::EOPNOTSUPP) => kernel = false,
                 Some(libc::EINTR) => {}
                 _ => return Err(e),
@@ -283,15 +298,12 @@ fn copy_range(
         }
         dst.write_all_at(&buf[..n], offset + done)?;
         done += n as u64;
-        after_chunk(n as u64);
+        after_chunk(n as u64)?;
     }
     Ok(done)
 }
 
 // --- Calls relative to an open directory: one path lookup per directory, not one per file. ---
-
-use std::ffi::CStr;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// Opens a directory as a handle for `*at` calls only (`O_PATH`: no read permission needed).
 pub fn open_dir_handle(path: &Path) -> io::Result<OwnedFd> {
@@ -388,7 +400,12 @@ pub fn read_link_at(dir: &OwnedFd, name: &CStr) -> io::Result<Vec<u8>> {
     loop {
         // SAFETY: the buffer holds `buf.len()` bytes.
         let n = unsafe {
-            libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+            libc::readlinkat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
@@ -458,47 +475,13 @@ pub fn xattrs_at(dir: &OwnedFd, name: &CStr, path: &Path) -> io::Result<Vec<(Vec
         return xattrs(path);
     }
     let fd = dir.as_raw_fd();
-    let mut names = vec![0u8; 256];
-    let len = loop {
-        let n = list_xattrs_at(fd, name, &mut names);
-        if n >= 0 {
-            break n as usize;
+    match read_xattrs(&|buf| list_xattrs_at(fd, name, buf), &|attr, buf| {
+        get_xattr_at(fd, name, attr, buf)
+    }) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+            XATTRAT_MISSING.store(true, Ordering::Relaxed);
+            xattrs(path)
         }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::ENOSYS) => {
-                XATTRAT_MISSING.store(true, Ordering::Relaxed);
-                return xattrs(path);
-            }
-            Some(libc::ERANGE) => names.resize(names.len() * 4, 0),
-            Some(libc::ENOTSUP) => return Ok(Vec::new()),
-            _ => return Err(e),
-        }
-    };
-    if len == 0 {
-        return Ok(Vec::new());
+        other => other,
     }
-    let mut out = Vec::new();
-    for attr in names[..len].split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let Ok(cattr) = CString::new(attr) else {
-            continue;
-        };
-        let mut value = vec![0u8; 256];
-        loop {
-            let n = get_xattr_at(fd, name, &cattr, &mut value);
-            if n >= 0 {
-                value.truncate(n as usize);
-                out.push((attr.to_vec(), value));
-                break;
-            }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::ERANGE) => value.resize(value.len() * 8, 0),
-                Some(libc::ENODATA) | Some(libc::EPERM) | Some(libc::EACCES) => break,
-                _ => return Err(e),
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
