@@ -195,8 +195,8 @@ pub fn set_xattrs(path: &Path, attrs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
 /// Copies `len` bytes (or up to the end of `src`, whichever comes first) from the current contents
 /// of `src` into `dst` at the same offsets, keeping holes: only the data ranges of a sparse file are
 /// copied, and `dst` is then given the length `len`. Uses `copy_file_range`, which lets the
-/// filesystem clone or
-/// copy in the kernel, and falls back to read/write where it is not offered. Returns the bytes copied.
+/// filesystem clone or copy in the kernel, and falls back to read/write where it is not offered.
+/// Returns the bytes copied.
 /// `chunk` bounds one call; `after_chunk` is told the bytes of each (a bandwidth limit sleeps there,
 /// progress is counted there) and stops the copy by returning an error.
 pub fn copy_contents(
