@@ -127,6 +127,7 @@ async fn run(
         link_dests: request.link_dests.clone(),
         excludes,
         root_dev: request.one_file_system.then(|| root_meta.dev()),
+        store_dirs: store_dirs(&request.dest),
         xattrs: request.acls_xattrs,
         dry_run: request.dry_run,
         // SAFETY: geteuid has no preconditions and cannot fail.
@@ -274,6 +275,9 @@ struct Job {
     link_dests: Vec<PathBuf>,
     excludes: ExcludeSet,
     root_dev: Option<u64>,
+    /// (device, inode) of the snapshot folder being filled, its task folder and the store root:
+    /// never walked, even when the store lies inside the source.
+    store_dirs: Vec<(u64, u64)>,
     xattrs: bool,
     dry_run: bool,
     as_root: bool,
@@ -302,6 +306,16 @@ fn mtime_of(meta: &Metadata) -> Time {
         sec: meta.mtime(),
         nsec: meta.mtime_nsec(),
     }
+}
+
+/// The folders of the store around `dest` (`<root>/<task>/.incomplete`): itself, its task folder and
+/// the store root.
+fn store_dirs(dest: &Path) -> Vec<(u64, u64)> {
+    dest.ancestors()
+        .take(3)
+        .filter_map(|dir| fs::metadata(dir).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect()
 }
 
 fn child(rel: &[u8], name: &[u8]) -> Vec<u8> {
@@ -545,6 +559,16 @@ impl Job {
     }
 
     fn enter_dir(&self, parent: &Arc<DirNode>, rel: Vec<u8>, meta: &Metadata) -> Result<(), Fatal> {
+        if self.store_dirs.contains(&(meta.dev(), meta.ino())) {
+            self.say(
+                LogLevel::Warn,
+                format!(
+                    "skipping {}: it is the snapshot store itself (a store inside its source would copy itself into every snapshot)",
+                    under(&self.src, &rel).display()
+                ),
+            );
+            return Ok(());
+        }
         if !self.dry_run {
             let path = under(&self.dest, &rel);
             let made = fs::DirBuilder::new().mode(0o700).create(&path);
@@ -1413,5 +1437,25 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert!(left.is_empty(), "the half copy was left behind: {left:?}");
+    }
+
+    #[tokio::test]
+    async fn a_store_inside_its_source_is_not_copied_into_itself() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let src = tmp.path().join("home");
+        fs::create_dir_all(src.join("docs")).expect("mkdir");
+        fs::write(src.join("docs/a.txt"), "a").expect("write");
+        let task = src.join("backups/Home");
+        let req = request(&src, &task.join(".incomplete"), None);
+        let out = snapshot(&req).await;
+        assert_eq!(out.end, TransferEnd::Complete);
+        assert_eq!(
+            fs::read_to_string(req.dest.join("docs/a.txt")).expect("read"),
+            "a"
+        );
+        assert!(
+            !req.dest.join("backups").exists(),
+            "the store was copied into itself"
+        );
     }
 }
