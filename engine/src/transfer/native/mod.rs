@@ -653,15 +653,16 @@ impl Job {
                 return placed.map(|_| ());
             };
             if let Ok(how @ (Placed::Linked | Placed::Copied)) = placed {
+                let fresh = (how == Placed::Copied).then(|| {
+                    let mut members = vec![(rel.to_vec(), node.clone())];
+                    members.extend(waiters.iter().cloned());
+                    // Names met while the copy was made may be unchanged in an earlier snapshot.
+                    let earlier = waiters
+                        .iter()
+                        .find_map(|(wrel, _)| self.unchanged_by_path(wrel, meta));
+                    Box::new(FreshGroup { members, earlier })
+                });
                 if seen < meta.nlink() {
-                    let fresh = (how == Placed::Copied).then(|| {
-                        let mut members = vec![(rel.to_vec(), node.clone())];
-                        members.extend(waiters.iter().cloned());
-                        Box::new(FreshGroup {
-                            members,
-                            earlier: None,
-                        })
-                    });
                     groups.insert(
                         key,
                         Group::Done {
@@ -670,6 +671,8 @@ impl Job {
                             fresh,
                         },
                     );
+                } else if let Some(fresh) = fresh.filter(|f| f.earlier.is_some()) {
+                    lock(&self.relinks).push(*fresh);
                 }
             }
             waiters
@@ -869,6 +872,36 @@ impl Job {
                 }
             }
             return Some(tree);
+        }
+        None
+    }
+
+    /// [`Self::unchanged_in_link_dests`] by whole paths, for a name met in another folder than the
+    /// one being read (a hard-link group's waiting names). Returns the earlier entry's path.
+    fn unchanged_by_path(&self, rel: &[u8], meta: &Metadata) -> Option<PathBuf> {
+        let new = sys::Attrs::of(meta);
+        let src = under(&self.src, rel);
+        for tree in &self.link_dests {
+            let path = under(tree, rel);
+            let Ok(old) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if !self.same_entry(&new, &sys::Attrs::of(&old)) {
+                continue;
+            }
+            if meta.file_type().is_symlink() {
+                match (fs::read_link(&src), fs::read_link(&path)) {
+                    (Ok(a), Ok(b)) if a == b => {}
+                    _ => continue,
+                }
+            }
+            if self.xattrs {
+                match (sys::xattrs(&src), sys::xattrs(&path)) {
+                    (Ok(a), Ok(b)) if a == b => {}
+                    _ => continue,
+                }
+            }
+            return Some(path);
         }
         None
     }
