@@ -2,8 +2,9 @@
 //!
 //! [`Transfer`] is the one replaceable part of the backup step (SPEC §4.1). The backup step prepares
 //! `.incomplete/` and the `--link-dest` folders, calls a transfer, and promotes the folder when the
-//! transfer says it is complete. [`rsync::RsyncTransfer`] is the implementation for every source; a
-//! native local-to-local snapshotter will sit beside it behind the same trait.
+//! transfer says it is complete. [`rsync::RsyncTransfer`] reads every kind of source (and is the
+//! only one for SSH); [`native::NativeTransfer`] snapshots local folders itself and is their default
+//! (`tasks[].engine`, see `Task::effective_engine`).
 
 pub mod native;
 pub mod rsync;
