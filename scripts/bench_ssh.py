@@ -5,11 +5,14 @@ A seeded 100 000-file tree is served by a loopback sshd (scripts/fixtures/sshd).
 snapshot each, the two methods alternate, each snapshotting the unchanged tree, then a 1 % changed
 one, into their own stores. The rsync command line is the one mnemosynce logged for its own backup
 step (read back from its log), so both do exactly the same transfer; the ratio is what the
-orchestration costs (preflight listing, flush, promote, retention, history).
+orchestration costs (preflight listing, flush, promote, retention, history). The bare command runs
+without mnemosynce's connection sharing (ControlMaster): it is a single connection, and a master left
+behind by one bare run would otherwise spare the next run its login.
 """
 import argparse
 import glob
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -71,7 +74,8 @@ def main():
         run_mnemosynce()
         log = max(glob.glob(os.path.join(data, "logs", "*", "bench.backup.log")), key=os.path.getmtime)
         cmd_line = next(l for l in open(log) if " INFO $ rsync " in l).split(" INFO $ ", 1)[1]
-        argv = shlex.split(cmd_line)
+        argv = [re.sub(r" -o (?:'Control[A-Za-z]+=[^']*'|Control[A-Za-z]+=\S+)", "", a)
+                for a in shlex.split(cmd_line)]
         # Replace the link-dest and destination with the manual store's own.
         base = [a for a in argv if not a.startswith("--link-dest=")][:-1]
         n = [0]

@@ -226,8 +226,9 @@ struct RunContext {
 struct Preflight {
     /// Copy ACLs and xattrs (the task wants them and the store keeps them).
     xattrs: bool,
-    /// The source has no entries (or is missing).
-    source_empty: bool,
+    /// The source has no entries (or is missing); `None` for an SSH source preflight only logged
+    /// in to (its emptiness is judged from what the transfer brought).
+    source_empty: Option<bool>,
 }
 
 /// What a step ends with.
@@ -488,6 +489,18 @@ impl RunContext {
                 message: end.message,
             });
         }
+        // The task's SSH commands shared one connection per host; none outlives the task.
+        for endpoint in [
+            Some(&task.dir_source),
+            self.config.dir_backup_remote.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Endpoint::Ssh(e) = endpoint {
+                self.ssh().close_shared(e).await;
+            }
+        }
 
         let status = steps.iter().fold(Status::Success, |acc, s| match s.status {
             // Skipped steps follow a failure that already counts; "not configured" is no problem.
@@ -568,6 +581,11 @@ impl RunContext {
         });
     }
 
+    /// The SSH folder for this run's commands: a task's commands share one connection per host.
+    fn ssh(&self) -> crate::ssh::SshDir {
+        self.data.ssh().shared()
+    }
+
     /// Source reachable, store root present, writable and able to hard-link.
     async fn preflight(&self, task: &Task, out: &StepReporter) -> Result<Preflight, String> {
         let xattrs = store::check_root(&self.config.dir_backup_local).map_err(|e| e.to_string())?;
@@ -576,7 +594,7 @@ impl RunContext {
                 Ok(m) if m.is_dir() => {
                     let mut entries = std::fs::read_dir(path)
                         .map_err(|e| format!("cannot read the source {}: {e}", path.display()))?;
-                    entries.next().is_none()
+                    Some(entries.next().is_none())
                 }
                 Ok(_) => return Err(format!("the source {} is not a folder", path.display())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -585,29 +603,36 @@ impl RunContext {
                         LogLevel::Warn,
                         &format!("the source {} does not exist", path.display()),
                     );
-                    true
+                    Some(true)
                 }
                 Err(e) => return Err(format!("cannot read the source {}: {e}", path.display())),
             },
             Endpoint::Ssh(e) => {
-                let ssh = self.data.ssh();
+                let ssh = self.ssh();
                 if ssh.keys().is_empty() {
                     return Err(format!(
                         "{e} needs an SSH key and there is none yet: generate one (mnemosynce keys generate NAME) and add its public line to ~/.ssh/authorized_keys on {}",
                         e.host
                     ));
                 }
-                // Proves connection, host key, login, path and rsync on the remote in one go.
-                match crate::ssh::list_remote(&ssh, e, None).await {
-                    Ok(entries) => entries.is_empty(),
-                    Err(crate::ssh::RemoteError::Missing) => {
-                        out.log(
-                            LogLevel::Warn,
-                            &format!("the source {} does not exist on {}", e.path, e.host),
-                        );
-                        true
-                    }
-                    Err(crate::ssh::RemoteError::Failed(m)) => return Err(m),
+                // Logging in proves connection, host key and key, and leaves the connection open
+                // for the transfer: a missing path or rsync shows in the transfer itself, and an
+                // empty source in what it brought. Where connections cannot be shared, a listing
+                // proves all of it in one go.
+                match ssh.open_shared(e).await {
+                    Ok(true) => None,
+                    Ok(false) => match crate::ssh::list_remote(&ssh, e, None).await {
+                        Ok(entries) => Some(entries.is_empty()),
+                        Err(crate::ssh::RemoteError::Missing) => {
+                            out.log(
+                                LogLevel::Warn,
+                                &format!("the source {} does not exist on {}", e.path, e.host),
+                            );
+                            Some(true)
+                        }
+                        Err(crate::ssh::RemoteError::Failed(m)) => return Err(m),
+                    },
+                    Err(m) => return Err(m),
                 }
             }
         };
@@ -641,20 +666,20 @@ impl RunContext {
         // Empty-source guard (SPEC §4.4): a source that turned empty (an unmounted drive) must not
         // become an empty snapshot that retention would then prefer.
         let source_empty = match &task.dir_source {
-            Endpoint::Local(src) => TaskStore::is_empty_dir(src),
+            Endpoint::Local(src) => Some(TaskStore::is_empty_dir(src)),
             Endpoint::Ssh(_) => preflight.source_empty,
         };
-        if source_empty && !task.allow_empty_source {
-            if let Some(prev) = &newest {
-                if !TaskStore::is_empty_dir(&store.snapshot_path(prev)) {
-                    return (
-                        StepEnd::failed(format!(
-                            "source is empty — is the drive mounted? ({} is empty or missing but snapshot {prev} is not; set allow_empty_source: true on this task if it is meant to be empty)",
-                            task.dir_source
-                        )),
-                        None,
-                    );
-                }
+        let empty_refusal = || -> Option<String> {
+            let prev = newest.as_ref()?;
+            (!task.allow_empty_source && !TaskStore::is_empty_dir(&store.snapshot_path(prev)))
+                .then(|| format!(
+                    "source is empty — is the drive mounted? ({} is empty or missing but snapshot {prev} is not; set allow_empty_source: true on this task if it is meant to be empty)",
+                    task.dir_source
+                ))
+        };
+        if source_empty == Some(true) {
+            if let Some(refusal) = empty_refusal() {
+                return (StepEnd::failed(refusal), None);
             }
         }
         let transfer = match transfer_for(task, out) {
@@ -663,7 +688,7 @@ impl RunContext {
         };
         let rsh = match &task.dir_source {
             Endpoint::Local(_) => None,
-            Endpoint::Ssh(e) => match self.data.ssh().rsync_rsh(e.port) {
+            Endpoint::Ssh(e) => match self.ssh().rsync_rsh(e.port) {
                 Ok(r) => Some(r),
                 Err(e) => return (StepEnd::failed(e), None),
             },
@@ -737,6 +762,14 @@ impl RunContext {
                 )
             }
         };
+        // The same guard for a source whose emptiness only the transfer could tell: the empty
+        // fresh .incomplete/ goes (nothing is in it), the earlier snapshots stay as they were.
+        if source_empty.is_none() && !self.dry_run && TaskStore::is_empty_dir(&store.incomplete()) {
+            if let Some(refusal) = empty_refusal() {
+                let _ = std::fs::remove_dir(store.incomplete());
+                return (StepEnd::failed(refusal), None);
+            }
+        }
         if self.dry_run {
             let s = outcome.stats;
             return (
@@ -869,7 +902,7 @@ impl RunContext {
             return StepEnd::with(Status::Skipped, "not configured (no dir_backup_remote)");
         };
         let target = MirrorTarget::for_task(remote, &task.name);
-        let ssh = self.data.ssh();
+        let ssh = self.ssh();
         // Valve 1: a local task folder without a complete snapshot is never mirrored.
         let local = match self.candidates(task, store).await {
             Ok(c) => c,

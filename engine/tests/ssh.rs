@@ -219,6 +219,70 @@ async fn a_remote_source_is_pulled_and_a_remote_mirror_pushed_with_hard_links() 
 }
 
 #[tokio::test]
+async fn a_task_logs_in_once_and_leaves_no_connection_behind() {
+    let f = Fixture::new().await;
+    fs::write(f.source.join("a.txt"), b"alpha").unwrap();
+    let logins = || {
+        fs::read_to_string(f.sshd.dir.join("sshd.log"))
+            .unwrap_or_default()
+            .matches("Accepted publickey")
+            .count()
+    };
+    let before = logins();
+    let (src, mirror) = (f.endpoint(&f.source), f.endpoint(&f.mirror));
+    let r = f.run(&f.yaml(&src, Some(&mirror))).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(fs::read(f.latest().join("a.txt")).unwrap(), b"alpha");
+    // Preflight, pull, the mirror's listings and push: one login, shared.
+    assert_eq!(logins() - before, 1, "SSH logins during one task");
+    let sockets: Vec<String> = fs::read_dir(f.data.ssh().path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".cm-"))
+        .collect();
+    assert!(
+        sockets.is_empty(),
+        "shared connections left open: {sockets:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_remote_source_that_turns_empty_is_refused_and_nothing_is_deleted() {
+    let f = Fixture::new().await;
+    fs::write(f.source.join("photo.jpg"), b"pixels").unwrap();
+    let src = f.endpoint(&f.source);
+    let r = f.run(&f.yaml(&src, None)).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    let first = fs::read_link(f.latest()).unwrap();
+    // The drive behind the remote folder is unmounted: the folder is there, empty.
+    fs::remove_file(f.source.join("photo.jpg")).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = f.run(&f.yaml(&src, None)).await;
+    let (status, msg) = step(&r, StepKind::Backup);
+    assert_eq!(status, Status::Failed, "{msg}");
+    assert!(
+        msg.contains("source is empty — is the drive mounted?"),
+        "{msg}"
+    );
+    assert_eq!(fs::read_link(f.latest()).unwrap(), first);
+    assert_eq!(fs::read(f.latest().join("photo.jpg")).unwrap(), b"pixels");
+    let snaps = fs::read_dir(f.store.join("Home"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("20"))
+        .count();
+    assert_eq!(snaps, 1, "no empty snapshot was promoted");
+    // The same when the remote folder itself is gone.
+    fs::remove_dir(&f.source).unwrap();
+    let r = f.run(&f.yaml(&src, None)).await;
+    let (status, msg) = step(&r, StepKind::Backup);
+    assert_eq!(status, Status::Failed, "{msg}");
+    assert!(msg.contains("is the drive mounted?"), "{msg}");
+    assert_eq!(fs::read_link(f.latest()).unwrap(), first);
+}
+
+#[tokio::test]
 async fn an_unknown_host_key_is_refused_until_trusted() {
     let f = Fixture::new().await;
     fs::write(f.source.join("a"), b"a").unwrap();

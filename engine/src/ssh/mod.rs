@@ -6,6 +6,14 @@
 //! `StrictHostKeyChecking=yes`, `BatchMode=yes` (never a prompt), a connect timeout and keep-alives
 //! (a dead link ends a transfer instead of hanging it).
 //!
+//! Within a run, the SSH commands of one task share one connection ([`SshDir::shared`]): preflight
+//! logs in ([`SshDir::open_shared`]: host key checked, key offered, no remote command) and leaves a
+//! master connection behind (`ControlMaster`, `ControlPersist=30`), the transfer and the mirror's
+//! commands ride on it instead of logging in again, and the task closes it when its steps are done
+//! ([`SshDir::close_shared`]). Its socket is `<data>/ssh/.cm-<hash>`, inside the `0700` folder; when
+//! that path is too long for a Unix socket (about 45 characters of data directory), connections
+//! are simply not shared. The connection test never shares: it must see a fresh login.
+//!
 //! - [`keys`]: generate, list and delete ed25519 key pairs.
 //! - [`known_hosts`]: fetch a host's key with its SHA256 fingerprint, check it against the trusted
 //!   ones, trust it.
@@ -22,11 +30,108 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct SshDir {
     dir: PathBuf,
+    /// Whether commands share one connection per host (see the module docs).
+    share: bool,
 }
 
 impl SshDir {
     pub fn new(dir: impl Into<PathBuf>) -> SshDir {
-        SshDir { dir: dir.into() }
+        SshDir {
+            dir: dir.into(),
+            share: false,
+        }
+    }
+
+    /// The same folder, for commands that share one connection per host and user.
+    pub fn shared(mut self) -> SshDir {
+        self.share = true;
+        self
+    }
+
+    /// The `ControlPath` of shared connections, when sharing is on and the socket path fits: ssh
+    /// expands `%C` to 40 hex digits and first binds a temporary name 17 characters longer, all
+    /// within the 107 bytes a Unix socket path may have.
+    /// The value is ready for `-o ControlPath=`: the folder's `%` escaped, the file name ssh's own
+    /// `%C` token (a hash of host, port and user).
+    fn control_path(&self) -> Option<String> {
+        const SOCKET_PATH_MAX: usize = 107;
+        const EXPANDED_EXTRA: usize = "/.cm-".len() + 40 + 17;
+        let fits = self.dir.as_os_str().len() + EXPANDED_EXTRA <= SOCKET_PATH_MAX;
+        (self.share && fits).then(|| format!("{}/.cm-%C", escape_tokens(&self.dir)))
+    }
+
+    /// Logs in to the endpoint's host and leaves the shared connection open for the commands that
+    /// follow (`ssh -N -f`: no remote command, so it costs one login and nothing else). Proves the
+    /// connection, the host key and the login; `Ok(false)` when connections are not shared here
+    /// (nothing was done), an explained error when the login fails.
+    pub async fn open_shared(&self, e: &SshEndpoint) -> Result<bool, String> {
+        let Some(control) = self.control_path() else {
+            return Ok(false);
+        };
+        // A master that is already up (this task's mirror on the same host) is simply reused.
+        let alive = self
+            .control_command(&control, e, "check")
+            .status()
+            .await
+            .is_ok_and(|s| s.success());
+        if alive {
+            return Ok(true);
+        }
+        let mut cmd = tokio::process::Command::new("ssh");
+        // The first value of an option wins: this master is made, never joined.
+        cmd.args(["-o", "ControlMaster=yes", "-N", "-f"])
+            .args(self.ssh_argv(e, &[]))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let out = match tokio::time::timeout(REMOTE_TIMEOUT, cmd.output()).await {
+            Err(_) => {
+                return Err(format!(
+                    "{e}: no answer within {} s",
+                    REMOTE_TIMEOUT.as_secs()
+                ))
+            }
+            Ok(Err(err)) => return Err(format!("cannot start ssh: {err}")),
+            Ok(Ok(o)) => o,
+        };
+        if out.status.success() {
+            return Ok(true);
+        }
+        let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let why = explain_ssh_failure(&stderr)
+            .or_else(|| stderr.iter().rev().find(|l| !l.trim().is_empty()).cloned())
+            .unwrap_or_else(|| format!("ssh exited with {}", out.status));
+        Err(format!("{e}: {why}"))
+    }
+
+    /// `ssh -O <op>` for the shared connection to the endpoint's host, quiet.
+    fn control_command(&self, control: &str, e: &SshEndpoint, op: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("ssh");
+        cmd.args(["-F", "/dev/null", "-o"])
+            .arg(format!("ControlPath={control}"))
+            .args(["-O", op, "-p"])
+            .arg(e.port.unwrap_or(22).to_string())
+            .arg("-l")
+            .arg(&e.user)
+            .arg("--")
+            .arg(&e.host)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Ends the shared connection to the endpoint's host, if there is one (`ssh -O exit`), so no
+    /// ssh process outlives the task that started it. Quiet: nothing to close is not an error.
+    pub async fn close_shared(&self, e: &SshEndpoint) {
+        let Some(control) = self.control_path() else {
+            return;
+        };
+        let mut cmd = self.control_command(&control, e, "exit");
+        let _ = tokio::time::timeout(Duration::from_secs(5), cmd.status()).await;
     }
 
     pub fn path(&self) -> &Path {
@@ -45,14 +150,19 @@ use std::time::Duration;
 /// How long a listing or check over SSH may take before it is given up.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A path for an ssh option or `-i`, which ssh expands `%` tokens in: a literal `%` is `%%`.
+fn escape_tokens(path: &Path) -> String {
+    path.display().to_string().replace('%', "%%")
+}
+
 /// The `ssh` options every connection uses (see the module docs).
-fn ssh_options(known_hosts: &Path, keys: &[PathBuf]) -> Vec<String> {
+fn ssh_options(known_hosts: &Path, keys: &[PathBuf], control: Option<&str>) -> Vec<String> {
     let mut o: Vec<String> = vec!["-F".into(), "/dev/null".into()];
     for opt in [
         "BatchMode=yes".to_string(),
         "IdentitiesOnly=yes".into(),
         "StrictHostKeyChecking=yes".into(),
-        format!("UserKnownHostsFile={}", known_hosts.display()),
+        format!("UserKnownHostsFile={}", escape_tokens(known_hosts)),
         "GlobalKnownHostsFile=/dev/null".into(),
         "PasswordAuthentication=no".into(),
         "KbdInteractiveAuthentication=no".into(),
@@ -70,7 +180,17 @@ fn ssh_options(known_hosts: &Path, keys: &[PathBuf]) -> Vec<String> {
     }
     for k in keys {
         o.push("-i".into());
-        o.push(k.display().to_string());
+        o.push(escape_tokens(k));
+    }
+    if let Some(control) = control {
+        for opt in [
+            "ControlMaster=auto".to_string(),
+            format!("ControlPath={control}"),
+            "ControlPersist=30".into(),
+        ] {
+            o.push("-o".into());
+            o.push(opt);
+        }
     }
     o
 }
@@ -86,7 +206,11 @@ impl SshDir {
     /// single quote or a control character are refused.
     pub fn rsync_rsh(&self, port: Option<u16>) -> Result<String, String> {
         let mut words = vec!["ssh".to_string()];
-        let opts = ssh_options(&self.known_hosts(), &self.keys());
+        let opts = ssh_options(
+            &self.known_hosts(),
+            &self.keys(),
+            self.control_path().as_deref(),
+        );
         for w in opts {
             if w.contains('\'') || w.chars().any(char::is_control) {
                 return Err(format!(
@@ -105,10 +229,14 @@ impl SshDir {
 
     /// argv (after `ssh`) to run `command` (constant words, never user input) on the endpoint's host.
     pub fn ssh_argv(&self, e: &SshEndpoint, command: &[&str]) -> Vec<OsString> {
-        let mut argv: Vec<OsString> = ssh_options(&self.known_hosts(), &self.keys())
-            .into_iter()
-            .map(OsString::from)
-            .collect();
+        let mut argv: Vec<OsString> = ssh_options(
+            &self.known_hosts(),
+            &self.keys(),
+            self.control_path().as_deref(),
+        )
+        .into_iter()
+        .map(OsString::from)
+        .collect();
         argv.push("-p".into());
         argv.push(e.port.unwrap_or(22).to_string().into());
         argv.push("-l".into());
@@ -292,6 +420,38 @@ mod tests {
         );
         assert!(rsh.ends_with("-p 2222"), "{rsh}");
         assert!(SshDir::new("/it's/ssh").rsync_rsh(None).is_err());
+    }
+
+    #[test]
+    fn shared_connections_need_a_short_socket_path_and_percent_signs_are_escaped() {
+        let plain = SshDir::new("/srv/100%/ssh").rsync_rsh(None).unwrap();
+        assert!(!plain.contains("ControlMaster"), "{plain}");
+        assert!(
+            plain.contains("UserKnownHostsFile=/srv/100%%/ssh/known_hosts"),
+            "{plain}"
+        );
+        let shared = SshDir::new("/srv/100%/ssh")
+            .shared()
+            .rsync_rsh(None)
+            .unwrap();
+        assert!(shared.contains("-o ControlMaster=auto"), "{shared}");
+        assert!(
+            shared.contains("-o ControlPath=/srv/100%%/ssh/.cm-%C"),
+            "{shared}"
+        );
+        // 46 characters of folder would overflow a socket path once ssh expands %C.
+        let long = SshDir::new(format!("/{}", "d".repeat(45)));
+        assert!(!long
+            .shared()
+            .rsync_rsh(None)
+            .unwrap()
+            .contains("ControlPath"));
+        let fits = SshDir::new(format!("/{}", "d".repeat(44)));
+        assert!(fits
+            .shared()
+            .rsync_rsh(None)
+            .unwrap()
+            .contains("ControlPath"));
     }
 
     #[test]
