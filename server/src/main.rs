@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod feed;
 mod logging;
+mod memory;
 mod runs;
 mod scheduler;
 mod security;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
             option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("mnemosynce"),
         );
     }
+    memory::keep_big_buffers_out_of_the_heap();
     let cli = cli::Cli::parse();
     logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -3,6 +3,7 @@
 
 use engine::model::feed::FeedMessage;
 use futures_util::StreamExt;
+use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -449,6 +450,35 @@ fn first_start_prints_a_setup_code_that_creates_the_password() {
     let r = server.post_form("/auth/login", &format!("password={}", form(new_pw)), None);
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/"));
+}
+
+/// The server's anonymous resident memory, from /proc.
+fn rss_anon_kb(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_sign_in_gives_back_the_memory_its_password_hash_took() {
+    let server = Server::start(&[]);
+    // The first request waits for the password hash of the start (MNEMOSYNCE_ADMIN_PASSWORD).
+    server.request("GET", "/healthz", &[], "");
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_anon_kb(server.child.id());
+    for _ in 0..2 {
+        server.sign_in();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_anon_kb(server.child.id());
+    // argon2id takes 19 MiB per check; kept on the heap, it would stay resident for good.
+    assert!(
+        after < before + 8 * 1024,
+        "anonymous RSS grew from {before} kB to {after} kB over two sign-ins"
+    );
 }
 
 #[test]
