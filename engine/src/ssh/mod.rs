@@ -48,11 +48,10 @@ impl SshDir {
         self
     }
 
-    /// The `ControlPath` of shared connections, when sharing is on and the socket path fits: ssh
-    /// expands `%C` to 40 hex digits and first binds a temporary name 17 characters longer, all
-    /// within the 107 bytes a Unix socket path may have.
-    /// The value is ready for `-o ControlPath=`: the folder's `%` escaped, the file name ssh's own
-    /// `%C` token (a hash of host, port and user).
+    /// The `ControlPath` of shared connections, ready for `-o ControlPath=` (the folder's `%`
+    /// escaped, the file name ssh's own `%C` token, a hash of host, port and user) — when sharing
+    /// is on and the socket path fits: ssh expands `%C` to 40 hex digits and first binds a
+    /// temporary name 17 characters longer, all within the 107 bytes a Unix socket path may have.
     fn control_path(&self) -> Option<String> {
         const SOCKET_PATH_MAX: usize = 107;
         const EXPANDED_EXTRA: usize = "/.cm-".len() + 40 + 17;
@@ -96,13 +95,7 @@ impl SshDir {
         if out.status.success() {
             return Ok(true);
         }
-        let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        let why = explain_ssh_failure(&stderr)
-            .or_else(|| stderr.iter().rev().find(|l| !l.trim().is_empty()).cloned())
-            .unwrap_or_else(|| format!("ssh exited with {}", out.status));
+        let why = failure_reason(&stderr_lines(&out.stderr), "ssh", out.status);
         Err(format!("{e}: {why}"))
     }
 
@@ -306,10 +299,7 @@ pub async fn list_remote(
         Ok(Err(err)) => return Err(RemoteError::Failed(format!("cannot start rsync: {err}"))),
         Ok(Ok(o)) => o,
     };
-    let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let stderr = stderr_lines(&out.stderr);
     if !out.status.success() {
         if stderr
             .iter()
@@ -317,9 +307,7 @@ pub async fn list_remote(
         {
             return Err(RemoteError::Missing);
         }
-        let why = explain_ssh_failure(&stderr)
-            .or_else(|| stderr.iter().rev().find(|l| !l.trim().is_empty()).cloned())
-            .unwrap_or_else(|| format!("rsync exited with {}", out.status));
+        let why = failure_reason(&stderr, "rsync", out.status);
         return Err(RemoteError::Failed(format!("{e}: {why}")));
     }
     Ok(parse_list_only(&String::from_utf8_lossy(&out.stdout)))
@@ -349,6 +337,22 @@ pub fn parse_list_only(text: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// A command's stderr, line by line.
+fn stderr_lines(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Why `program` failed, in one line: the usual SSH failures with their fix, else the last line it
+/// printed, else its exit status.
+fn failure_reason(stderr: &[String], program: &str, status: std::process::ExitStatus) -> String {
+    explain_ssh_failure(stderr)
+        .or_else(|| stderr.iter().rev().find(|l| !l.trim().is_empty()).cloned())
+        .unwrap_or_else(|| format!("{program} exited with {status}"))
 }
 
 /// A one-line reason and fix for the usual SSH failures, from ssh's or rsync's stderr.
