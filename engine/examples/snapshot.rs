@@ -49,6 +49,7 @@ async fn main() -> Result<(), String> {
         acls_xattrs: std::env::var_os("NO_XATTRS").is_none(),
         dry_run: false,
         rsh: None,
+        workdir: None,
         bwlimit_kbps: None,
     };
     let started = Instant::now();

@@ -28,7 +28,7 @@ use crate::transfer::{StepSink, Transfer, TransferEnd, TransferRequest};
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -686,10 +686,11 @@ impl RunContext {
             Ok(t) => t,
             Err(e) => return (StepEnd::failed(e), None),
         };
-        let rsh = match &task.dir_source {
-            Endpoint::Local(_) => None,
-            Endpoint::Ssh(e) => match self.ssh().rsync_rsh(e.port) {
-                Ok(r) => Some(r),
+        let ssh = self.ssh();
+        let (rsh, workdir) = match &task.dir_source {
+            Endpoint::Local(_) => (None, None),
+            Endpoint::Ssh(e) => match ssh.rsync_rsh(e.port) {
+                Ok(r) => (Some(r), ssh.workdir().map(Path::to_path_buf)),
                 Err(e) => return (StepEnd::failed(e), None),
             },
         };
@@ -715,6 +716,7 @@ impl RunContext {
             acls_xattrs: preflight.xattrs,
             dry_run: self.dry_run,
             rsh,
+            workdir,
         };
         let outcome = transfer.transfer(&request, out, &self.cancel).await;
         let stats = Some(outcome.stats.clone());
@@ -983,7 +985,18 @@ impl RunContext {
             Ok(dest) => args.extend(dest),
             Err(e) => return StepEnd::failed(e),
         }
-        let run = run_rsync(std::ffi::OsStr::new("rsync"), &args, out, &self.cancel).await;
+        let workdir = match &target {
+            MirrorTarget::Ssh { .. } => ssh.workdir(),
+            MirrorTarget::Local { .. } => None,
+        };
+        let run = run_rsync(
+            std::ffi::OsStr::new("rsync"),
+            &args,
+            workdir,
+            out,
+            &self.cancel,
+        )
+        .await;
         let outcome = run.into_outcome();
         let stats = Some(outcome.stats.clone());
         match outcome.end {

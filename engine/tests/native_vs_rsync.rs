@@ -1839,6 +1839,7 @@ impl Chain {
             acls_xattrs,
             dry_run: false,
             rsh: None,
+            workdir: None,
             bwlimit_kbps: None,
         };
         let sink = CollectingSink::default();

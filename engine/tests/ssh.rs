@@ -89,12 +89,17 @@ struct Fixture {
 impl Fixture {
     /// sshd running, an app key generated and authorised, the host key trusted.
     async fn new() -> Fixture {
+        Fixture::with_data_dir("data").await
+    }
+
+    /// The same, with the data directory at `data` (a relative path) inside the test's folder.
+    async fn with_data_dir(data: &str) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().to_path_buf();
-        for d in ["data", "source", "store", "mirror", "sshd"] {
-            fs::create_dir(p.join(d)).unwrap();
+        for d in [data, "source", "store", "mirror", "sshd"] {
+            fs::create_dir_all(p.join(d)).unwrap();
         }
-        let data = DataDir::new(p.join("data"));
+        let data = DataDir::new(p.join(data));
         let key = keys::generate(&data.ssh(), "test", "mnemosynce test").unwrap();
         fs::write(p.join("authorized_keys"), format!("{}\n", key.public_line)).unwrap();
         let sshd = Sshd::start(&p.join("sshd"), &p.join("authorized_keys"), None);
@@ -220,7 +225,20 @@ async fn a_remote_source_is_pulled_and_a_remote_mirror_pushed_with_hard_links() 
 
 #[tokio::test]
 async fn a_task_logs_in_once_and_leaves_no_connection_behind() {
-    let f = Fixture::new().await;
+    logs_in_once_and_leaves_no_connection_behind(Fixture::new().await).await;
+}
+
+/// A data directory too long to name the shared connection's socket by its whole path (a Unix
+/// socket path has at most 107 bytes): the connection is still shared.
+#[tokio::test]
+async fn a_task_logs_in_once_even_from_a_long_data_directory_path() {
+    let f = Fixture::with_data_dir("a-data-directory-with-a-rather-long-name/mnemosynce").await;
+    let ssh_dir = f.data.ssh().path().as_os_str().len();
+    assert!(ssh_dir > 60, "the ssh folder's path is only {ssh_dir} bytes");
+    logs_in_once_and_leaves_no_connection_behind(f).await;
+}
+
+async fn logs_in_once_and_leaves_no_connection_behind(f: Fixture) {
     fs::write(f.source.join("a.txt"), b"alpha").unwrap();
     let logins = || {
         fs::read_to_string(f.sshd.dir.join("sshd.log"))

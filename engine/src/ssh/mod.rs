@@ -10,9 +10,11 @@
 //! logs in ([`SshDir::open_shared`]: host key checked, key offered, no remote command) and leaves a
 //! master connection behind (`ControlMaster`, `ControlPersist=30`), the transfer and the mirror's
 //! commands ride on it instead of logging in again, and the task closes it when its steps are done
-//! ([`SshDir::close_shared`]). Its socket is `<data>/ssh/.cm-<hash>`, inside the `0700` folder; when
-//! that path is too long for a Unix socket (about 45 characters of data directory), connections
-//! are simply not shared. The connection test never shares: it must see a fresh login.
+//! ([`SshDir::close_shared`]). Its socket is `<data>/ssh/.cm-<hash>`, inside the `0700` folder. A
+//! Unix socket's path may have 107 bytes and ssh needs about 62 of them for the name, so when the
+//! data directory is longer than about 45 characters the socket is named relative to the ssh
+//! folder (`.cm-<hash>`) and every command that may use it starts in that folder
+//! ([`SshDir::workdir`]). The connection test never shares: it must see a fresh login.
 //!
 //! - [`keys`]: generate, list and delete ed25519 key pairs.
 //! - [`known_hosts`]: fetch a host's key with its SHA256 fingerprint, check it against the trusted
@@ -42,21 +44,49 @@ impl SshDir {
         }
     }
 
-    /// The same folder, for commands that share one connection per host and user.
+    /// The same folder, for commands that share one connection per host and user. Its path is
+    /// made absolute, because those commands start in the folder itself ([`SshDir::workdir`]) and
+    /// the key and `known_hosts` paths they carry must not depend on where they start.
     pub fn shared(mut self) -> SshDir {
         self.share = true;
+        if let Ok(abs) = std::path::absolute(&self.dir) {
+            self.dir = abs;
+        }
         self
     }
 
+    /// Where a command that may use the shared connection must start: the ssh folder, from which
+    /// a relative `ControlPath` is named. `None` when connections are not shared.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.share.then_some(self.dir.as_path())
+    }
+
+    /// A command for `program` (ssh, or rsync running ssh) started in [`SshDir::workdir`].
+    fn command(&self, program: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
+        if let Some(dir) = self.workdir() {
+            cmd.current_dir(dir);
+        }
+        cmd
+    }
+
     /// The `ControlPath` of shared connections, ready for `-o ControlPath=` (the folder's `%`
-    /// escaped, the file name ssh's own `%C` token, a hash of host, port and user) — when sharing
-    /// is on and the socket path fits: ssh expands `%C` to 40 hex digits and first binds a
-    /// temporary name 17 characters longer, all within the 107 bytes a Unix socket path may have.
+    /// escaped, the file name ssh's own `%C` token, a hash of host, port and user), when sharing
+    /// is on. ssh expands `%C` to 40 hex digits and first binds a temporary name 17 characters
+    /// longer, all within the 107 bytes a Unix socket path may have: when the whole path would not
+    /// fit, the name alone, relative to the ssh folder the command starts in.
     fn control_path(&self) -> Option<String> {
         const SOCKET_PATH_MAX: usize = 107;
         const EXPANDED_EXTRA: usize = "/.cm-".len() + 40 + 17;
+        if !self.share {
+            return None;
+        }
         let fits = self.dir.as_os_str().len() + EXPANDED_EXTRA <= SOCKET_PATH_MAX;
-        (self.share && fits).then(|| format!("{}/.cm-%C", escape_tokens(&self.dir)))
+        Some(if fits {
+            format!("{}/.cm-%C", escape_tokens(&self.dir))
+        } else {
+            ".cm-%C".to_string()
+        })
     }
 
     /// Logs in to the endpoint's host and leaves the shared connection open for the commands that
@@ -76,7 +106,7 @@ impl SshDir {
         if alive {
             return Ok(true);
         }
-        let mut cmd = tokio::process::Command::new("ssh");
+        let mut cmd = self.command("ssh");
         // The first value of an option wins: this master is made, never joined.
         cmd.args(["-o", "ControlMaster=yes", "-N", "-f"])
             .args(self.ssh_argv(e, &[]))
@@ -101,7 +131,7 @@ impl SshDir {
 
     /// `ssh -O <op>` for the shared connection to the endpoint's host, quiet.
     fn control_command(&self, control: &str, e: &SshEndpoint, op: &str) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new("ssh");
+        let mut cmd = self.command("ssh");
         cmd.args(["-F", "/dev/null", "-o"])
             .arg(format!("ControlPath={control}"))
             .args(["-O", op, "-p"])
@@ -279,7 +309,7 @@ pub async fn list_remote(
     sub: Option<&str>,
 ) -> Result<Vec<String>, RemoteError> {
     let rsh = ssh.rsync_rsh(e.port).map_err(RemoteError::Failed)?;
-    let mut cmd = tokio::process::Command::new("rsync");
+    let mut cmd = ssh.command("rsync");
     cmd.arg("--protect-args")
         .arg("--list-only")
         .arg("--no-human-readable")
@@ -427,7 +457,7 @@ mod tests {
     }
 
     #[test]
-    fn shared_connections_need_a_short_socket_path_and_percent_signs_are_escaped() {
+    fn shared_connections_name_their_socket_within_its_length_limit_and_escape_percent_signs() {
         let plain = SshDir::new("/srv/100%/ssh").rsync_rsh(None).unwrap();
         assert!(!plain.contains("ControlMaster"), "{plain}");
         assert!(
@@ -443,19 +473,20 @@ mod tests {
             shared.contains("-o ControlPath=/srv/100%%/ssh/.cm-%C"),
             "{shared}"
         );
-        // 46 characters of folder would overflow a socket path once ssh expands %C.
-        let long = SshDir::new(format!("/{}", "d".repeat(45)));
-        assert!(!long
-            .shared()
-            .rsync_rsh(None)
-            .unwrap()
-            .contains("ControlPath"));
-        let fits = SshDir::new(format!("/{}", "d".repeat(44)));
-        assert!(fits
-            .shared()
-            .rsync_rsh(None)
-            .unwrap()
-            .contains("ControlPath"));
+        // 46 characters of folder would overflow a socket path once ssh expands %C: the socket
+        // is named from the folder, which the commands start in.
+        let long = SshDir::new(format!("/{}", "d".repeat(45))).shared();
+        let rsh = long.rsync_rsh(None).unwrap();
+        assert!(rsh.contains("-o ControlPath=.cm-%C "), "{rsh}");
+        assert_eq!(long.workdir(), Some(Path::new(&format!("/{}", "d".repeat(45)))));
+        let fits = SshDir::new(format!("/{}", "d".repeat(44))).shared();
+        let rsh = fits.rsync_rsh(None).unwrap();
+        assert!(
+            rsh.contains(&format!("-o ControlPath=/{}/.cm-%C ", "d".repeat(44))),
+            "{rsh}"
+        );
+        // Not shared: no socket, and commands start wherever the caller is.
+        assert_eq!(SshDir::new("/srv/ssh").workdir(), None);
     }
 
     #[test]

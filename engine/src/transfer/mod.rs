@@ -33,6 +33,9 @@ pub struct TransferRequest {
     pub dry_run: bool,
     /// For an SSH source: the ssh command line rsync runs (`-e`), see `ssh::SshDir::rsync_rsh`.
     pub rsh: Option<String>,
+    /// The folder rsync starts in: for an SSH source, the ssh folder, from which a shared
+    /// connection's socket may be named (`ssh::SshDir::workdir`).
+    pub workdir: Option<PathBuf>,
     /// KiB/s, when the task limits its transfer.
     pub bwlimit_kbps: Option<u32>,
 }

@@ -106,6 +106,7 @@ impl Transfer for RsyncTransfer {
             let run = run_rsync(
                 program.as_os_str(),
                 &Self::snapshot_args(request),
+                request.workdir.as_deref(),
                 sink,
                 cancel,
             )
@@ -192,14 +193,19 @@ pub fn exit_message(code: Option<i32>, last_error: Option<&str>) -> String {
     }
 }
 
-/// Runs rsync with `args`, reporting to `sink`; stops it when `cancel` fires.
+/// Runs rsync with `args` (started in `workdir` when given), reporting to `sink`; stops it when
+/// `cancel` fires.
 pub async fn run_rsync(
     program: &std::ffi::OsStr,
     args: &[OsString],
+    workdir: Option<&std::path::Path>,
     sink: &dyn StepSink,
     cancel: &CancellationToken,
 ) -> RsyncRun {
     let mut cmd = tokio::process::Command::new(program);
+    if let Some(dir) = workdir {
+        cmd.current_dir(dir);
+    }
     cmd.args(args)
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
@@ -500,6 +506,7 @@ mod tests {
             acls_xattrs: false,
             dry_run: false,
             rsh: None,
+            workdir: None,
             bwlimit_kbps: None,
         };
         let has = |args: &[OsString]| {

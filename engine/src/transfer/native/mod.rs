@@ -1239,6 +1239,7 @@ mod tests {
             acls_xattrs: true,
             dry_run: false,
             rsh: None,
+            workdir: None,
             bwlimit_kbps: None,
         }
     }
