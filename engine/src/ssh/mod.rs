@@ -56,9 +56,11 @@ impl SshDir {
     }
 
     /// Where a command that may use the shared connection must start: the ssh folder, from which
-    /// a relative `ControlPath` is named. `None` when connections are not shared.
+    /// a relative `ControlPath` is named. `None` when connections are not shared, or when the folder
+    /// does not exist (no key has been made yet: the command then fails at its login, with the fix,
+    /// rather than at its start).
     pub fn workdir(&self) -> Option<&Path> {
-        self.share.then_some(self.dir.as_path())
+        (self.share && self.dir.is_dir()).then_some(self.dir.as_path())
     }
 
     /// A command for `program` (ssh, or rsync running ssh) started in [`SshDir::workdir`].
@@ -74,19 +76,19 @@ impl SshDir {
     /// escaped, the file name ssh's own `%C` token, a hash of host, port and user), when sharing
     /// is on. ssh expands `%C` to 40 hex digits and first binds a temporary name 17 characters
     /// longer, all within the 107 bytes a Unix socket path may have: when the whole path would not
-    /// fit, the name alone, relative to the ssh folder the command starts in.
+    /// fit, the name alone, relative to the ssh folder the command starts in (none without that
+    /// folder: a relative name would then land wherever the command started).
     fn control_path(&self) -> Option<String> {
         const SOCKET_PATH_MAX: usize = 107;
         const EXPANDED_EXTRA: usize = "/.cm-".len() + 40 + 17;
         if !self.share {
             return None;
         }
-        let fits = self.dir.as_os_str().len() + EXPANDED_EXTRA <= SOCKET_PATH_MAX;
-        Some(if fits {
-            format!("{}/.cm-%C", escape_tokens(&self.dir))
+        if self.dir.as_os_str().len() + EXPANDED_EXTRA <= SOCKET_PATH_MAX {
+            Some(format!("{}/.cm-%C", escape_tokens(&self.dir)))
         } else {
-            ".cm-%C".to_string()
-        })
+            self.workdir().map(|_| ".cm-%C".to_string())
+        }
     }
 
     /// Logs in to the endpoint's host and leaves the shared connection open for the commands that
@@ -475,10 +477,18 @@ mod tests {
         );
         // 46 characters of folder would overflow a socket path once ssh expands %C: the socket
         // is named from the folder, which the commands start in.
-        let long = SshDir::new(format!("/{}", "d".repeat(45))).shared();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d".repeat(46 - tmp.path().as_os_str().len()));
+        std::fs::create_dir(&dir).unwrap();
+        let long = SshDir::new(&dir).shared();
         let rsh = long.rsync_rsh(None).unwrap();
         assert!(rsh.contains("-o ControlPath=.cm-%C "), "{rsh}");
-        assert_eq!(long.workdir(), Some(Path::new(&format!("/{}", "d".repeat(45)))));
+        assert_eq!(long.workdir(), Some(dir.as_path()));
+        // Without the folder (no key made yet) nothing is shared and commands start where they
+        // are: a relative socket name would land there.
+        std::fs::remove_dir(&dir).unwrap();
+        assert!(!long.rsync_rsh(None).unwrap().contains("ControlPath"));
+        assert_eq!(long.workdir(), None);
         let fits = SshDir::new(format!("/{}", "d".repeat(44))).shared();
         let rsh = fits.rsync_rsh(None).unwrap();
         assert!(
