@@ -234,7 +234,10 @@ async fn a_task_logs_in_once_and_leaves_no_connection_behind() {
 async fn a_task_logs_in_once_even_from_a_long_data_directory_path() {
     let f = Fixture::with_data_dir("a-data-directory-with-a-rather-long-name/mnemosynce").await;
     let ssh_dir = f.data.ssh().path().as_os_str().len();
-    assert!(ssh_dir > 60, "the ssh folder's path is only {ssh_dir} bytes");
+    assert!(
+        ssh_dir > 60,
+        "the ssh folder's path is only {ssh_dir} bytes"
+    );
     logs_in_once_and_leaves_no_connection_behind(f).await;
 }
 

@@ -478,7 +478,9 @@ mod tests {
         // 46 characters of folder would overflow a socket path once ssh expands %C: the socket
         // is named from the folder, which the commands start in.
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("d".repeat(46 - tmp.path().as_os_str().len()));
+        let dir = tmp
+            .path()
+            .join("d".repeat(46 - tmp.path().as_os_str().len()));
         std::fs::create_dir(&dir).unwrap();
         let long = SshDir::new(&dir).shared();
         let rsh = long.rsync_rsh(None).unwrap();
