@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """SSH pull benchmark: `mnemosynce run` on a `ssh://` source against the bare rsync command it runs.
 
-A seeded 100 000-file tree is served by a loopback sshd (scripts/fixtures/sshd). After one full
-snapshot each, the two methods alternate, each snapshotting the unchanged tree, then a 1 % changed
-one, into their own stores. The rsync command line is the one mnemosynce logged for its own backup
+A seeded 100 000-file tree is served by a loopback sshd (scripts/fixtures/sshd). After a full
+snapshot by mnemosynce, the two methods alternate, each snapshotting the unchanged tree, then a 1 %
+changed one: mnemosynce into its store, the bare command into a scratch folder. The rsync command line is the one mnemosynce logged for its own backup
 step (read back from its log), so both do exactly the same transfer; the ratio is what the
 orchestration costs (preflight login, flush, promote, retention, history). The bare command runs
 without mnemosynce's connection sharing (ControlMaster): it is a single connection, and a master left
