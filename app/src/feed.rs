@@ -5,6 +5,10 @@
 //! `Heartbeat` updates the time shown, and when the socket closes (server restart, network) the tab
 //! reconnects with exponential backoff (0.5 s doubling up to 10 s) without reloading the page. The
 //! server-rendered HTML always says "offline": only a connected, hydrated page can be live.
+//!
+//! The page is server-rendered with islands: each island hydrates on its own, with no context from
+//! the page around it, so the islands that show the feed (the header's indicator, the dashboard's
+//! banner, the run page's live part) all read the one state of the tab, [`FeedState::shared`].
 
 use chrono::{DateTime, Utc};
 use engine::model::events::RunEvent;
@@ -47,20 +51,39 @@ pub struct FeedState {
 }
 
 impl FeedState {
-    /// Creates the state, puts it in the context for every page, and (in the browser) connects.
-    pub fn provide() -> FeedState {
-        let state = FeedState {
+    /// The tab's feed state: in the browser one for the whole tab, made (and connected) by the first
+    /// island that asks; on the server a fresh, offline one for each island rendered.
+    pub fn shared() -> FeedState {
+        #[cfg(feature = "hydrate")]
+        {
+            thread_local! {
+                static TAB: std::cell::OnceCell<FeedState> = const { std::cell::OnceCell::new() };
+            }
+            TAB.with(|tab| {
+                *tab.get_or_init(|| {
+                    // Made under an owner of its own that lives as long as the tab, so no
+                    // island's cleanup disposes of it.
+                    let owner = Owner::new_root(None);
+                    let state = owner.with(FeedState::new);
+                    std::mem::forget(owner);
+                    client::start(state);
+                    state
+                })
+            })
+        }
+        #[cfg(not(feature = "hydrate"))]
+        FeedState::new()
+    }
+
+    fn new() -> FeedState {
+        FeedState {
             link: RwSignal::new(Link::Offline),
             last_heartbeat: RwSignal::new(None),
             server_version: RwSignal::new(None),
             active_run: RwSignal::new(None),
             log: RwSignal::new(VecDeque::new()),
             seq: RwSignal::new(0),
-        };
-        provide_context(state);
-        #[cfg(feature = "hydrate")]
-        Effect::new(move |_| client::start(state));
-        state
+        }
     }
 
     /// Applies one message from the server.
@@ -293,7 +316,7 @@ mod tests {
     #[test]
     fn a_huge_log_keeps_only_the_newest_lines_in_the_page() {
         Owner::new().with(|| {
-            let state = FeedState::provide();
+            let state = FeedState::shared();
             let start = Sequenced {
                 seq: 1,
                 event: RunEvent::RunStarted {

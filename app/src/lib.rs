@@ -1,8 +1,11 @@
 //! The Mnemosynce web app: the page shell, the routes and the components shared by every page.
 //!
-//! The same code renders on the server (feature `ssr`, inside the `mnemosynce` binary) and hydrates in
-//! the browser (feature `hydrate`, built to WASM by `frontend/`). Anything that only makes sense in a
-//! browser (the WebSocket feed, `localStorage`) sits behind `#[cfg(feature = "hydrate")]`.
+//! Pages render on the server (feature `ssr`, inside the `mnemosynce` binary) and stay plain HTML;
+//! only their interactive parts, Leptos *islands* ([`islands`]), are built to WASM (feature `hydrate`,
+//! by `frontend/`) and hydrated in the browser, each on its own. Links and plain forms are ordinary
+//! page loads (there is no router in the browser), which keeps the first download small. Anything
+//! that only makes sense in a browser (the WebSocket feed, `localStorage`) sits behind
+//! `#[cfg(feature = "hydrate")]`.
 
 #![recursion_limit = "256"]
 
@@ -11,12 +14,12 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::{
     components::{Route, Router, Routes, A},
     hooks::use_location,
-    path, Lazy, SsrMode,
+    path, SsrMode,
 };
 
 pub mod api;
 pub mod feed;
-pub mod lazy;
+pub mod islands;
 pub mod pages;
 pub mod theme;
 
@@ -29,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -43,17 +46,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let feed = feed::FeedState::provide();
-    // The service worker (server/public/sw.js) keeps the app shell for the offline page; browsers
-    // allow it on localhost and over HTTPS only.
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(window) = web_sys::window() {
-            if window.is_secure_context() {
-                let _ = window.navigator().service_worker().register("/sw.js");
-            }
-        }
-    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/mnemosynce.css"/>
@@ -64,7 +56,7 @@ pub fn App() -> impl IntoView {
         <Link rel="manifest" href="/manifest.webmanifest"/>
         <Link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
         <Router>
-            <Header feed/>
+            <Header/>
             <main>
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/login") view=pages::Login/>
@@ -74,13 +66,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/:id") view=pages::Run ssr=SsrMode::Async/>
                     <Route path=path!("/snapshots") view=pages::Snapshots/>
                     <Route path=path!("/settings") view=pages::Settings/>
-                    <Route path=path!("/settings/config") view={Lazy::<lazy::ConfigRoute>::new()}/>
-                    <Route path=path!("/settings/keys") view={Lazy::<lazy::KeysRoute>::new()}/>
-                    <Route path=path!("/settings/connections") view={Lazy::<lazy::ConnectionsRoute>::new()}/>
-                    <Route path=path!("/settings/schedule") view={Lazy::<lazy::ScheduleRoute>::new()}/>
-                    <Route path=path!("/settings/email") view={Lazy::<lazy::EmailRoute>::new()}/>
-                    <Route path=path!("/settings/retention") view={Lazy::<lazy::RetentionRoute>::new()}/>
-                    <Route path=path!("/welcome") view={Lazy::<lazy::WizardRoute>::new()}/>
+                    <Route path=path!("/settings/config") view=islands::ConfigIsland/>
+                    <Route path=path!("/settings/keys") view=islands::KeysIsland/>
+                    <Route path=path!("/settings/connections") view=islands::ConnectionsIsland/>
+                    <Route path=path!("/settings/schedule") view=islands::ScheduleIsland/>
+                    <Route path=path!("/settings/email") view=islands::EmailIsland/>
+                    <Route path=path!("/settings/retention") view=islands::RetentionIsland/>
+                    <Route path=path!("/welcome") view=islands::WizardIsland/>
                 </Routes>
             </main>
             <footer class="bottom">
@@ -92,7 +84,7 @@ pub fn App() -> impl IntoView {
 
 /// The top bar: the brand, and once signed in the navigation, the feed indicator and sign-out.
 #[component]
-fn Header(feed: feed::FeedState) -> impl IntoView {
+fn Header() -> impl IntoView {
     let location = use_location();
     let signed_in_page = move || {
         let path = location.pathname.get();
@@ -110,10 +102,7 @@ fn Header(feed: feed::FeedState) -> impl IntoView {
                 </nav>
             </Show>
             <div class="top-tools">
-                <Show when=signed_in_page>
-                    <feed::FeedIndicator state=feed/>
-                </Show>
-                <theme::ThemeToggle/>
+                <islands::TopTools signed_in=signed_in_page()/>
                 <Show when=signed_in_page>
                     <form method="post" action="/auth/logout" class="sign-out">
                         <button type="submit">"Sign out"</button>

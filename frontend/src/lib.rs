@@ -1,12 +1,16 @@
-//! The browser entry point: hydrates the server-rendered page with the app from `app/`.
+//! The browser entry point: hydrates the islands of the server-rendered page (see app/src/islands.rs).
 #![recursion_limit = "256"]
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-/// Called by the hydration script that the server puts in every page.
+// The islands (`#[island]` components in app/) are exported from the app crate: using it links them.
+#[allow(unused_imports)]
+use app::*;
+
+/// Called by the islands script that the server puts in every page; each island on the page is then
+/// hydrated on its own (lazy ones after their chunk has loaded).
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Lazy routes (app::lazy): a page opened directly loads its chunk before it is hydrated.
-    leptos::mount::hydrate_lazy(app::App);
+    leptos::mount::hydrate_islands();
 }

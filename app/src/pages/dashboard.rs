@@ -12,7 +12,7 @@ use leptos_router::hooks::use_navigate;
 /// Start page.
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let feed = expect_context::<FeedState>();
+    let feed = FeedState::shared();
     // Refetched when a run starts or ends.
     let key = move || {
         feed.active_run
@@ -55,7 +55,7 @@ pub fn Dashboard() -> impl IntoView {
 /// The active run: task, step, progress, rate, ETA, link to its page.
 #[component]
 fn LiveBanner() -> impl IntoView {
-    let feed = expect_context::<FeedState>();
+    let feed = FeedState::shared();
     move || {
         let run = feed.active_run.get().filter(|r| r.is_running())?;
         let task = run

@@ -15,7 +15,7 @@ use leptos_router::hooks::use_params_map;
 pub fn Run() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
-    let feed = expect_context::<FeedState>();
+    let feed = FeedState::shared();
     // The live state of this run, while the feed has it.
     let live = move || feed.active_run.get().filter(|r| Some(r.run_id) == id());
     let running = move || live().is_some_and(|r| r.is_running());
@@ -90,7 +90,7 @@ fn LiveRun(run: ActiveRun) -> impl IntoView {
 /// The live log: the newest lines, coloured by level, following the end unless switched off.
 #[component]
 fn LiveLog() -> impl IntoView {
-    let feed = expect_context::<FeedState>();
+    let feed = FeedState::shared();
     let follow = RwSignal::new(true);
     let list = NodeRef::<leptos::html::Ol>::new();
     Effect::new(move |_| {
