@@ -165,6 +165,39 @@ impl FeedState {
     }
 }
 
+/// Reloads the page when a run it shows ends, so the server renders what the run left (snapshots,
+/// statuses, logs): the live parts are islands, the rest of the page is server-rendered HTML. A run
+/// ends "on this page" when the feed showed it running here, or when the server rendered it as
+/// running (`rendered_running`, its id) and the feed now says it is over; a run that was already over
+/// when the page was rendered never reloads it. `only` limits this to one run (the run page).
+pub fn reload_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, only: Option<i64>) {
+    let seen_running = StoredValue::new(Vec::<i64>::new());
+    Effect::new(move |_| {
+        let Some((id, running)) = state
+            .active_run
+            .with(|r| r.as_ref().map(|r| (r.run_id, r.is_running())))
+        else {
+            return;
+        };
+        if only.is_some_and(|only| only != id) {
+            return;
+        }
+        if running {
+            seen_running.update_value(|seen| seen.push(id));
+        } else if rendered_running == Some(id) || seen_running.with_value(|seen| seen.contains(&id))
+        {
+            reload_page();
+        }
+    });
+}
+
+fn reload_page() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
 /// "offline" / "connecting" / "live", and the time of the last heartbeat.
 #[component]
 pub fn FeedIndicator(state: FeedState) -> impl IntoView {

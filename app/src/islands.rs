@@ -2,13 +2,15 @@
 //!
 //! Everything else renders on the server only. An island hydrates on its own, with its props
 //! serialised into the page and no context from the page around it (the feed is the tab's
-//! [`FeedState::shared`]). The header's tools are on every page, so they are in the first WASM the
-//! browser loads; the settings pages and the setup wizard are *lazy* islands: built with
-//! `cargo leptos build --release --split` (what `scripts/run` and `scripts/test` do), each is a chunk of
-//! its own, fetched only by the page it is on.
+//! [`FeedState::shared`]). The small islands live beside their pages (the dashboard's live banner,
+//! the run page's live steps, log and *Cancel*); the page-wide ones are here. The header's tools and
+//! the small islands are in the first WASM every page loads; the settings pages and the setup wizard
+//! are one *lazy* island: built with `cargo leptos build --release --split` (what `scripts/run` and
+//! `scripts/test` do), its code is a chunk of its own, fetched only by those pages.
 
 use crate::feed::{FeedIndicator, FeedState};
 use crate::{pages, theme};
+use engine::model::setup::Readiness;
 use leptos::prelude::*;
 
 /// The header's tools: the feed indicator (signed-in pages only), the theme switch. Also registers
@@ -16,14 +18,13 @@ use leptos::prelude::*;
 /// browsers allow it on localhost and over HTTPS only.
 #[island]
 pub fn TopTools(signed_in: bool) -> impl IntoView {
+    // An island's body runs in the browser once, as it hydrates: no effect needed.
     #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(window) = web_sys::window() {
-            if window.is_secure_context() {
-                let _ = window.navigator().service_worker().register("/sw.js");
-            }
+    if let Some(window) = web_sys::window() {
+        if window.is_secure_context() {
+            let _ = window.navigator().service_worker().register("/sw.js");
         }
-    });
+    }
     let feed = signed_in.then(|| view! { <FeedIndicator state=FeedState::shared()/> });
     view! { {feed} <theme::ThemeToggle/> }
 }
@@ -38,42 +39,83 @@ fn hydration_marked(page: AnyView) -> impl IntoView {
     view! { <div class="lazy-page" data-hydrated=move || live.get().to_string()>{page}</div> }
 }
 
-/// A lazy island that renders one page component.
-macro_rules! lazy_page {
-    ($(#[$doc:meta])* $island:ident => $page:path) => {
+/// The pages an owner opens now and then, all behind one lazy island.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SettingsPage {
+    Config,
+    Keys,
+    Connections,
+    Schedule,
+    Email,
+    Retention,
+    Wizard,
+}
+
+/// The settings pages and the setup wizard: one lazy island for all of them. One chunk, not one
+/// each: code that two lazy chunks share (the server-function client, forms, async views) would
+/// otherwise move into the first WASM every page loads. `step` is the wizard's `?step=`, read on the
+/// server (islands have no router), as is the wizard's `readiness`.
+#[island(lazy)]
+pub fn SettingsIsland(
+    page: SettingsPage,
+    step: Option<String>,
+    readiness: Option<Readiness>,
+) -> impl IntoView {
+    let page = match page {
+        SettingsPage::Config => view! { <pages::ConfigPage/> }.into_any(),
+        SettingsPage::Keys => view! { <pages::KeysPage/> }.into_any(),
+        SettingsPage::Connections => view! { <pages::ConnectionsPage/> }.into_any(),
+        SettingsPage::Schedule => view! { <pages::SchedulePage/> }.into_any(),
+        SettingsPage::Email => view! { <pages::EmailPage/> }.into_any(),
+        SettingsPage::Retention => view! { <pages::RetentionPage/> }.into_any(),
+        SettingsPage::Wizard => match readiness {
+            Some(readiness) => view! { <pages::Wizard step readiness/> }.into_any(),
+            None => ().into_any(),
+        },
+    };
+    hydration_marked(page)
+}
+
+/// A route that shows one settings page.
+macro_rules! settings_route {
+    ($(#[$doc:meta])* $route:ident => $page:ident) => {
         $(#[$doc])*
-        #[island(lazy)]
-        pub fn $island() -> impl IntoView {
-            hydration_marked($page().into_any())
+        #[component]
+        pub fn $route() -> impl IntoView {
+            view! { <SettingsIsland page=SettingsPage::$page step=None readiness=None/> }
         }
     };
 }
 
-lazy_page!(
+settings_route!(
     /// `/settings/config`
-    ConfigIsland => pages::ConfigPage
+    ConfigRoute => Config
 );
-lazy_page!(
+settings_route!(
     /// `/settings/keys`
-    KeysIsland => pages::KeysPage
+    KeysRoute => Keys
 );
-lazy_page!(
+settings_route!(
     /// `/settings/connections`
-    ConnectionsIsland => pages::ConnectionsPage
+    ConnectionsRoute => Connections
 );
-lazy_page!(
+settings_route!(
     /// `/settings/schedule`
-    ScheduleIsland => pages::SchedulePage
+    ScheduleRoute => Schedule
 );
-lazy_page!(
+settings_route!(
     /// `/settings/email`
-    EmailIsland => pages::EmailPage
+    EmailRoute => Email
 );
-lazy_page!(
+settings_route!(
     /// `/settings/retention`
-    RetentionIsland => pages::RetentionPage
+    RetentionRoute => Retention
 );
-lazy_page!(
-    /// `/welcome`
-    WizardIsland => pages::Wizard
-);
+
+/// `/welcome`: the wizard, at the step the address asks for.
+#[component]
+pub fn WizardRoute() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let step = query.with_untracked(|q| q.get("step"));
+    view! { <pages::wizard::WizardPage step/> }
+}

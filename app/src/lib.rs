@@ -66,13 +66,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/:id") view=pages::Run ssr=SsrMode::Async/>
                     <Route path=path!("/snapshots") view=pages::Snapshots/>
                     <Route path=path!("/settings") view=pages::Settings/>
-                    <Route path=path!("/settings/config") view=islands::ConfigIsland/>
-                    <Route path=path!("/settings/keys") view=islands::KeysIsland/>
-                    <Route path=path!("/settings/connections") view=islands::ConnectionsIsland/>
-                    <Route path=path!("/settings/schedule") view=islands::ScheduleIsland/>
-                    <Route path=path!("/settings/email") view=islands::EmailIsland/>
-                    <Route path=path!("/settings/retention") view=islands::RetentionIsland/>
-                    <Route path=path!("/welcome") view=islands::WizardIsland/>
+                    <Route path=path!("/settings/config") view=islands::ConfigRoute/>
+                    <Route path=path!("/settings/keys") view=islands::KeysRoute/>
+                    <Route path=path!("/settings/connections") view=islands::ConnectionsRoute/>
+                    <Route path=path!("/settings/schedule") view=islands::ScheduleRoute/>
+                    <Route path=path!("/settings/email") view=islands::EmailRoute/>
+                    <Route path=path!("/settings/retention") view=islands::RetentionRoute/>
+                    <Route path=path!("/welcome") view=islands::WizardRoute ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="bottom">

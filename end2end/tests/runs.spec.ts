@@ -83,7 +83,7 @@ test('a full run makes a snapshot the dashboard and history show', async ({ page
     await expect(page.locator('.run-meta .badge')).toHaveText(/success/, { timeout: 30_000 });
     await expect(page.locator('.task-run[data-task="Photos"]')).toContainText('snapshot 20');
     // Each step's log is there on demand.
-    await page.getByRole('button', { name: 'Show log' }).first().click();
+    await page.getByRole('link', { name: 'Show log' }).first().click();
     await expect(page.locator('pre.step-log').first()).toBeVisible();
 
     await page.getByRole('link', { name: 'Dashboard' }).click();

@@ -3,6 +3,10 @@
 //! `serve` runs the web app with the engine; the other subcommands drive the engine from a terminal.
 //! See `cli.rs` for the options and SPEC §10 for the contract.
 
+// The page views are deeply nested types; laying them out in a release build needs more depth.
+#![recursion_limit = "256"]
+
+mod actions;
 mod auth;
 mod cli;
 mod commands;

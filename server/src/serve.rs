@@ -283,6 +283,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/setup", post(auth::setup))
         .route("/auth/logout", post(auth::logout))
+        .route("/runs/start", post(crate::actions::start))
+        .route("/runs/{id}/cancel", post(crate::actions::cancel))
+        .route("/setup/finish", post(crate::actions::finish_setup))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -357,9 +357,16 @@ async fn every_route_but_sign_in_health_and_assets_refuses_without_a_session() {
         r.header("location"),
         Some("/login?next=/history%3Fstatus%3Dfailed")
     );
-    // Server functions and the feed answer 401, also with a proper Origin.
-    let r = server.post_form("/api/anything", "", None);
-    assert_eq!(r.status, 401, "{r:?}");
+    // Server functions, the page forms and the feed answer 401, also with a proper Origin.
+    for path in [
+        "/api/anything",
+        "/runs/start",
+        "/runs/1/cancel",
+        "/setup/finish",
+    ] {
+        let r = server.post_form(path, "", None);
+        assert_eq!(r.status, 401, "{path}: {r:?}");
+    }
     let mut ws_req = {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         format!("ws://127.0.0.1:{}/api/feed", server.port)
@@ -692,14 +699,14 @@ async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
     // A tab that never reads: it must not hold anything up.
     let _stalled = server.feed(&cookie).await;
 
-    let r = server.post_form("/api/start_run", "", Some(&cookie));
-    assert_eq!(r.status, 200, "{r:?}");
+    // Run now: a plain form that opens the new run's page.
+    let r = server.post_form("/runs/start", "", Some(&cookie));
+    assert_eq!(r.status, 303, "{r:?}");
     let run_id: i64 = r
-        .body
-        .trim()
-        .trim_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap();
+        .header("location")
+        .and_then(|l| l.strip_prefix("/runs/"))
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not sent to the run's page: {r:?}"));
 
     let started = events_until(&mut watcher, |e| {
         matches!(
@@ -713,22 +720,37 @@ async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
     .await;
     assert!(matches!(started[0].event, RunEvent::RunStarted { run_id: id, .. } if id == run_id));
 
-    // A second start while one runs is refused with a sentence.
-    let again = server.post_form("/api/start_run", "", Some(&cookie));
-    assert_eq!(again.status, 500, "{again:?}");
-    assert!(again.body.contains("already in progress"), "{again:?}");
+    // A second start while one runs is refused: back to the dashboard, which says why, once.
+    let again = server.post_form("/runs/start", "", Some(&cookie));
+    assert_eq!(
+        (again.status, again.header("location")),
+        (303, Some("/")),
+        "{again:?}"
+    );
+    let page = server.get_signed_in("/", &cookie);
+    assert!(
+        page.body.contains("already in progress"),
+        "the dashboard does not say why: {}",
+        page.body
+    );
+    let page = server.get_signed_in("/", &cookie);
+    assert!(
+        !page.body.contains("already in progress"),
+        "the notice is shown only once"
+    );
 
     // The dashboard, rendered on the server, shows the live run's banner... after hydration only;
     // its HTML already lists the task.
     let page = server.get_signed_in("/", &cookie);
     assert!(page.body.contains("Photos"), "{}", page.body);
 
-    let r = server.post_form(
-        "/api/cancel_run",
-        &format!("run_id={run_id}"),
-        Some(&cookie),
+    let r = server.post_form(&format!("/runs/{run_id}/cancel"), "", Some(&cookie));
+    let back = format!("/runs/{run_id}");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some(back.as_str())),
+        "{r:?}"
     );
-    assert_eq!((r.status, r.body.trim()), (200, "true"), "{r:?}");
     let rest = events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
     let all: Vec<_> = started.iter().chain(rest.iter()).collect();
     for pair in all.windows(2) {
@@ -783,8 +805,9 @@ async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
 
     // Without the limit, a run completes and the dashboard lists the snapshot.
     write_config(server.data.path(), &source, &store, "");
-    let r = server.post_form("/api/start_run", "task=Photos", Some(&cookie));
-    assert_eq!(r.status, 200, "{r:?}");
+    let r = server.post_form("/runs/start", "task=Photos", Some(&cookie));
+    assert_eq!(r.status, 303, "{r:?}");
+    let run_page = r.header("location").unwrap_or_default().to_string();
     let done = events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
     match &done.last().unwrap().event {
         RunEvent::RunFinished { status, .. } => assert_eq!(*status, engine::model::Status::Success),
@@ -801,6 +824,19 @@ async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
         page.body.contains(&snapshot),
         "the dashboard names the new snapshot {snapshot}"
     );
+    // The run page offers each step's log as a link; the link opens it in the page.
+    let page = server.get_signed_in(&run_page, &cookie);
+    assert!(!page.body.contains("class=\"step-log\""), "{}", page.body);
+    let link = format!("{run_page}?task=Photos&amp;step=backup#step-log");
+    assert!(page.body.contains(&link), "no link {link}: {}", page.body);
+    let page = server.get_signed_in(&format!("{run_page}?task=Photos&step=backup"), &cookie);
+    let log = page
+        .body
+        .split("class=\"step-log\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the log is not shown: {}", page.body));
+    assert!(log.contains("Hide log") || page.body.contains("Hide log"));
+    assert!(log.contains("engine"), "the backup step's log: {log}");
     // The store's size is measured right after the run (3 MB of data).
     let store_size = |body: &str| {
         body.split("class=\"store-size\">")
@@ -981,8 +1017,8 @@ fn the_scheduler_starts_runs_in_the_configured_zone_follows_edits_and_records_a_
     while Utc::now() < second - chrono::Duration::seconds(12) {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let r = server.post_form("/api/start_run", "", Some(&cookie));
-    assert_eq!(r.status, 200, "the manual run: {r:?}");
+    let r = server.post_form("/runs/start", "", Some(&cookie));
+    assert_eq!(r.status, 303, "the manual run: {r:?}");
     let deadline = second + chrono::Duration::seconds(30);
     let skipped = loop {
         let runs = history_runs(&server, &cookie);

@@ -22,6 +22,8 @@ pub struct Dashboard {
     pub active: Option<ActiveRun>,
     /// The server's clock when this was made: ages are computed from it, the same on both ends.
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Why the last *Run now* could not start, shown once (see `server/src/actions.rs`).
+    pub notice: Option<String>,
 }
 
 /// One page of the history.
@@ -52,6 +54,8 @@ pub mod backend {
 
     /// The session key that marks the signed-in admin (set by the server's sign-in).
     pub const SESSION_ADMIN: &str = "admin";
+    /// The session key of a one-time notice for the dashboard (why *Run now* could not start).
+    pub const SESSION_NOTICE: &str = "notice";
 
     /// Starting and cancelling runs: implemented by the server's run manager.
     pub trait RunControl: Send + Sync + 'static {
@@ -98,6 +102,16 @@ pub(crate) mod server_side {
         use_context::<Backend>().ok_or_else(|| ServerFnError::new("the server is not ready"))
     }
 
+    /// The one-time notice the session holds for the dashboard, removed as it is read.
+    pub async fn take_notice() -> Option<String> {
+        let session: tower_sessions::Session = leptos_axum::extract().await.ok()?;
+        session
+            .remove::<String>(super::backend::SESSION_NOTICE)
+            .await
+            .ok()
+            .flatten()
+    }
+
     pub fn fail(e: impl std::fmt::Display) -> ServerFnError {
         ServerFnError::new(e.to_string())
     }
@@ -115,6 +129,7 @@ pub(crate) mod server_side {
 pub async fn get_dashboard() -> Result<Dashboard, ServerFnError> {
     use server_side::*;
     let b = admin().await?;
+    let notice = take_notice().await;
     let recent_runs = b
         .history
         .runs(&engine::history::RunFilter {
@@ -140,6 +155,7 @@ pub async fn get_dashboard() -> Result<Dashboard, ServerFnError> {
         stale_after_days,
         active: b.runs.state(),
         now: chrono::Utc::now(),
+        notice,
     })
 }
 
@@ -202,24 +218,4 @@ pub async fn get_step_log(
     engine::overview::step_log(&b.history, &b.data, run_id, &task, step)
         .await
         .map_err(fail)
-}
-
-/// Starts a run of every task, or of one. Refused with a clear sentence while one is active.
-#[server(endpoint = "start_run")]
-pub async fn start_run(task: Option<String>) -> Result<i64, ServerFnError> {
-    use server_side::*;
-    let b = admin().await?;
-    let tasks = task.filter(|t| !t.is_empty()).into_iter().collect();
-    b.runs
-        .start(engine::model::events::Trigger::Manual, tasks)
-        .await
-        .map_err(ServerFnError::new)
-}
-
-/// Cancels the active run.
-#[server(endpoint = "cancel_run")]
-pub async fn cancel_run(run_id: i64) -> Result<bool, ServerFnError> {
-    use server_side::*;
-    let b = admin().await?;
-    Ok(b.runs.cancel(run_id))
 }

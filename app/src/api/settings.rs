@@ -293,14 +293,6 @@ pub async fn get_readiness() -> Result<Readiness, ServerFnError> {
         .map_err(fail)
 }
 
-/// "Finish setup anyway".
-#[server(endpoint = "finish_setup")]
-pub async fn finish_setup() -> Result<(), ServerFnError> {
-    use crate::api::server_side::{admin, fail};
-    let b = admin().await?;
-    engine::setup::dismiss(&b.history).await.map_err(fail)
-}
-
 /// The app's key pairs.
 #[server(endpoint = "get_keys")]
 pub async fn get_keys() -> Result<Vec<KeyView>, ServerFnError> {

@@ -1,49 +1,31 @@
 //! The dashboard: a live banner while a run is active, every task at a glance, the recent runs, and
 //! *Run now* for all tasks or one.
+//!
+//! Rendered on the server; only the banner is an island (it follows the feed, and reloads the page
+//! when a run ends). *Run now* is a plain form (server/src/actions.rs).
 
 use super::parts::{ago, clean_error, took, utc, ProgressBar, StatusBadge};
-use crate::api::{get_dashboard, Dashboard, StartRun};
-use crate::feed::FeedState;
+use crate::api::{get_dashboard, Dashboard};
+use crate::feed::{reload_when_a_run_ends, FeedState};
 use engine::model::overview::TaskOverview;
 use engine::model::units::{human_bytes, human_duration};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
-/// Start page.
+/// Start page, rendered on the server; the live banner is an island.
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let feed = FeedState::shared();
-    // Refetched when a run starts or ends.
-    let key = move || {
-        feed.active_run
-            .with(|r| r.as_ref().map(|r| (r.run_id, r.is_running())))
-    };
-    let data = Resource::new(key, |_| get_dashboard());
-    let start = ServerAction::<StartRun>::new();
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = start.value().get() {
-            navigate(&format!("/runs/{id}"), Default::default());
-        }
-    });
+    let data = Resource::new(|| (), |_| get_dashboard());
 
     view! {
         <section class="page">
             <div class="page-head">
                 <h1>"Dashboard"</h1>
-                <ActionForm action=start attr:class="inline">
-                    <button type="submit" class="primary">"Run now"</button>
-                </ActionForm>
+                <RunNow task=None/>
             </div>
-            {move || start.value().get().and_then(|r| r.err()).map(|e| view! {
-                <p class="form-error" role="alert">{clean_error(&e.to_string())}</p>
-            })}
-            <super::wizard::SetupStrip/>
-            <LiveBanner/>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(d) => view! { <DashboardBody d start/> }.into_any(),
+                        Ok(d) => view! { <DashboardBody d/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
                     }
                 })}
@@ -52,10 +34,25 @@ pub fn Dashboard() -> impl IntoView {
     }
 }
 
-/// The active run: task, step, progress, rate, ETA, link to its page.
+/// *Run now* (every task) or *Run this task*: a plain form to the server, which opens the new run's
+/// page, or comes back here with why it could not start.
 #[component]
-fn LiveBanner() -> impl IntoView {
+fn RunNow(task: Option<String>) -> impl IntoView {
+    let all = task.is_none();
+    view! {
+        <form method="post" action="/runs/start" class="inline">
+            {task.map(|t| view! { <input type="hidden" name="task" value=t/> })}
+            <button type="submit" class:primary=all>{if all { "Run now" } else { "Run this task" }}</button>
+        </form>
+    }
+}
+
+/// The active run: task, step, progress, rate, ETA, link to its page. When a run ends, the page
+/// reloads to show what it left.
+#[island]
+pub fn LiveBanner(rendered_running: Option<i64>) -> impl IntoView {
     let feed = FeedState::shared();
+    reload_when_a_run_ends(feed, rendered_running, None);
     move || {
         let run = feed.active_run.get().filter(|r| r.is_running())?;
         let task = run
@@ -94,8 +91,10 @@ fn LiveBanner() -> impl IntoView {
 }
 
 #[component]
-fn DashboardBody(d: Dashboard, start: ServerAction<StartRun>) -> impl IntoView {
+fn DashboardBody(d: Dashboard) -> impl IntoView {
     let now = d.now;
+    let rendered_running = d.active.as_ref().filter(|r| r.is_running()).map(|r| r.run_id);
+    let notice = d.notice.clone().map(|n| view! { <p class="form-error" role="alert">{n}</p> });
     let config_error = d.config_error.clone().map(|e| {
         view! {
             <div class="notice error" role="alert">
@@ -107,7 +106,7 @@ fn DashboardBody(d: Dashboard, start: ServerAction<StartRun>) -> impl IntoView {
     let tasks = d
         .tasks
         .into_iter()
-        .map(|t| view! { <TaskCard t now start/> })
+        .map(|t| view! { <TaskCard t now/> })
         .collect_view();
     let runs_empty = d.recent_runs.is_empty();
     let runs = d
@@ -126,6 +125,9 @@ fn DashboardBody(d: Dashboard, start: ServerAction<StartRun>) -> impl IntoView {
         })
         .collect_view();
     view! {
+        {notice}
+        <super::wizard::SetupStrip/>
+        <LiveBanner rendered_running/>
         {config_error}
         <Show when=move || empty>
             <div class="notice">
@@ -155,7 +157,6 @@ fn DashboardBody(d: Dashboard, start: ServerAction<StartRun>) -> impl IntoView {
 fn TaskCard(
     t: TaskOverview,
     now: chrono::DateTime<chrono::Utc>,
-    start: ServerAction<StartRun>,
 ) -> impl IntoView {
     let last = match (&t.last_snapshot, t.last_snapshot_at) {
         (Some(name), Some(at)) => format!("{name} ({})", ago(now, at)),
@@ -204,10 +205,7 @@ fn TaskCard(
             </dl>
             {t.stale.then(|| view! { <p class="stale" role="alert">"⚠ No good snapshot for too long: check this task."</p> })}
             {trend}
-            <ActionForm action=start attr:class="inline">
-                <input type="hidden" name="task" value=name/>
-                <button type="submit">"Run this task"</button>
-            </ActionForm>
+            <RunNow task=Some(name)/>
         </article>
     }
 }

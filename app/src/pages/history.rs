@@ -1,7 +1,7 @@
 //! Every run, newest first: filter by task and status, 50 a page (keyset paging by run id, so page
 //! 2 000 costs what page 1 costs). The filter is a plain GET form: it works without JavaScript.
 
-use super::parts::{clean_error, took, utc, StatusBadge};
+use super::parts::{clean_error, took, urlencode, utc, StatusBadge};
 use crate::api::get_runs;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -100,16 +100,4 @@ pub fn History() -> impl IntoView {
             </Suspense>
         </section>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

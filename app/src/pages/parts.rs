@@ -27,6 +27,20 @@ pub fn clean_error(text: &str) -> String {
         .to_string()
 }
 
+/// A value for a link's query string (`?task=…`): every byte but the unreserved ones
+/// percent-encoded.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// A time in UTC, the same in the server's HTML and in the browser.
 pub fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()

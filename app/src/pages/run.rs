@@ -1,69 +1,137 @@
 //! One run: per task and step its status and timing; while it runs, live progress and the live log
 //! (coloured by level, a *follow* switch, at most `LOG_DOM_CAP` lines in the page) and *Cancel*;
 //! afterwards the recorded run with each step's log on demand.
+//!
+//! Rendered on the server. The live parts (steps and progress, the log, *Cancel*) are islands that
+//! follow the feed; when the run ends the page reloads and the server renders the recorded run.
+//! A step's log opens through the address (`?task=…&step=…`), a plain link that needs no WASM.
 
-use super::parts::{clean_error, took, utc, ProgressBar, StatusBadge};
-use crate::api::{get_run, get_step_log, CancelRun};
-use crate::feed::FeedState;
+use super::parts::{clean_error, took, urlencode, utc, ProgressBar, StatusBadge};
+use crate::api::{get_run, get_step_log};
+use crate::feed::{reload_when_a_run_ends, FeedState, Link};
 use engine::model::feed::ActiveRun;
 use engine::model::overview::RunDetail;
 use engine::model::units::{human_bytes, human_count};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
+/// The run page, rendered on the server. `?task=…&step=…` opens that step's log under its row.
 #[component]
 pub fn Run() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
-    let feed = FeedState::shared();
-    // The live state of this run, while the feed has it.
-    let live = move || feed.active_run.get().filter(|r| Some(r.run_id) == id());
-    let running = move || live().is_some_and(|r| r.is_running());
-    // The recorded run; fetched again whenever the feed changes this run's status. Keyed on the
-    // status itself, not on "running or not": a short run can start and end within one batch of
-    // events, and must still be fetched again once it has ended.
-    let live_status = move || live().map(|r| r.status);
+    let query = use_query_map();
+    let id = params.with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
+    let open_log = query.with_untracked(|q| q.get("task").zip(q.get("step")));
     let recorded = Resource::new(
-        move || (id(), live_status()),
-        |(id, _)| async move {
+        || (),
+        move |_| async move {
             match id {
                 Some(id) => get_run(id).await,
                 None => Ok(None),
             }
         },
     );
-    let cancel = ServerAction::<CancelRun>::new();
+    let log = Resource::new(
+        || (),
+        move |_| {
+            let open_log = open_log.clone();
+            async move {
+                let (Some(id), Some((task, step))) = (id, open_log) else {
+                    return None;
+                };
+                let text = match get_step_log(id, task.clone(), step.clone()).await {
+                    Ok(Some(t)) => t,
+                    Ok(None) => "No log was kept for this step.".into(),
+                    Err(e) => clean_error(&e.to_string()),
+                };
+                Some(OpenLog { task, step, text })
+            }
+        },
+    );
 
     view! {
         <section class="page">
-            <div class="page-head">
-                <h1>{move || id().map(|i| format!("Run {i}")).unwrap_or_else(|| "Run".into())}</h1>
-                <Show when=running>
-                    <ActionForm action=cancel attr:class="inline">
-                        <input type="hidden" name="run_id" value=move || id().unwrap_or(0).to_string()/>
-                        <button type="submit" class="danger">"Cancel"</button>
-                    </ActionForm>
-                </Show>
-            </div>
-            {move || running().then(|| live().map(|r| view! { <LiveRun run=r/> }))}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match recorded.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
-                        Ok(None) => view! { <p>"There is no such run. " <a href="/history">"See all runs"</a></p> }.into_any(),
-                        Ok(Some(d)) => view! { <Recorded d/> }.into_any(),
+                    let head = id.map(|i| format!("Run {i}")).unwrap_or_else(|| "Run".into());
+                    match (recorded.await, id) {
+                        (Ok(Some(d)), Some(id)) => {
+                            let rendered_running = d.run.status == engine::model::Status::Running;
+                            let log = log.await;
+                            view! {
+                                <div class="page-head">
+                                    <h1>{head}</h1>
+                                    <CancelRun run_id=id rendered_running/>
+                                </div>
+                                <LiveRun run_id=id rendered_running/>
+                                <Recorded d log/>
+                                <LiveLog run_id=id/>
+                            }.into_any()
+                        }
+                        (Err(e), _) => view! {
+                            <h1>{head}</h1>
+                            <p class="form-error" role="alert">{clean_error(&e.to_string())}</p>
+                        }.into_any(),
+                        _ => view! {
+                            <h1>{head}</h1>
+                            <p>"There is no such run. " <a href="/history">"See all runs"</a></p>
+                        }.into_any(),
                     }
                 })}
             </Suspense>
-            <Show when=running>
-                <LiveLog/>
-            </Show>
         </section>
     }
 }
 
+/// A step's log opened on the page.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct OpenLog {
+    task: String,
+    step: String,
+    text: String,
+}
+
+/// Whether the run is still going: the feed says once it is live; until then (and without
+/// JavaScript) what the server rendered.
+fn still_running(feed: FeedState, run_id: i64, rendered_running: bool) -> bool {
+    match feed.active_run.get().filter(|r| r.run_id == run_id) {
+        Some(r) => r.is_running(),
+        None if feed.link.get() == Link::Live => false,
+        None => rendered_running,
+    }
+}
+
+/// *Cancel* while the run is going: a plain form to the server (server/src/actions.rs), which asks
+/// the run to stop and shows this page again.
+#[island]
+pub fn CancelRun(run_id: i64, rendered_running: bool) -> impl IntoView {
+    let feed = FeedState::shared();
+    view! {
+        <Show when=move || still_running(feed, run_id, rendered_running)>
+            <form method="post" action=format!("/runs/{run_id}/cancel") class="inline">
+                <button type="submit" class="danger">"Cancel"</button>
+            </form>
+        </Show>
+    }
+}
+
+/// Each task's steps and progress while the run is going; when the run ends, the page reloads to
+/// show the recorded run.
+#[island]
+pub fn LiveRun(run_id: i64, rendered_running: bool) -> impl IntoView {
+    let feed = FeedState::shared();
+    reload_when_a_run_ends(feed, rendered_running.then_some(run_id), Some(run_id));
+    move || {
+        let run = feed
+            .active_run
+            .get()
+            .filter(|r| r.run_id == run_id && r.is_running())?;
+        Some(view! { <LiveTasks run/> })
+    }
+}
+
 #[component]
-fn LiveRun(run: ActiveRun) -> impl IntoView {
+fn LiveTasks(run: ActiveRun) -> impl IntoView {
     let tasks = run
         .tasks
         .into_iter()
@@ -87,10 +155,15 @@ fn LiveRun(run: ActiveRun) -> impl IntoView {
     view! { <div class="live">{tasks}</div> }
 }
 
-/// The live log: the newest lines, coloured by level, following the end unless switched off.
-#[component]
-fn LiveLog() -> impl IntoView {
+/// The live log while the run is going: the newest lines, coloured by level, following the end
+/// unless switched off.
+#[island]
+pub fn LiveLog(run_id: i64) -> impl IntoView {
     let feed = FeedState::shared();
+    let running = move || {
+        feed.active_run
+            .with(|r| r.as_ref().is_some_and(|r| r.run_id == run_id && r.is_running()))
+    };
     let follow = RwSignal::new(true);
     let list = NodeRef::<leptos::html::Ol>::new();
     Effect::new(move |_| {
@@ -102,6 +175,7 @@ fn LiveLog() -> impl IntoView {
         }
     });
     view! {
+        <Show when=running>
         <div class="log-head">
             <h2>"Log"</h2>
             <label class="switch">
@@ -112,18 +186,19 @@ fn LiveLog() -> impl IntoView {
         </div>
         <ol class="log" node_ref=list aria-live="off">
             <For each=move || feed.log.get() key=|(n, _)| *n let:item>
-                <li data-level=format!("{:?}", item.1.level).to_lowercase()>
+                <li data-level=item.1.level.as_str()>
                     {item.1.task.clone().map(|t| format!("{t}: ")).unwrap_or_default()}
                     {item.1.line.clone()}
                 </li>
             </For>
         </ol>
         <p class="muted">"The page keeps the newest lines; every step's full log is kept on the server."</p>
+        </Show>
     }
 }
 
 #[component]
-fn Recorded(d: RunDetail) -> impl IntoView {
+fn Recorded(d: RunDetail, log: Option<OpenLog>) -> impl IntoView {
     let run = d.run.clone();
     let end = run.finished_at.unwrap_or(run.started_at);
     let report = match (run.report_status, &run.report_error) {
@@ -145,19 +220,19 @@ fn Recorded(d: RunDetail) -> impl IntoView {
                 .steps
                 .into_iter()
                 .map(|s| {
-                    let task = task.clone();
-                    let step = s.step.as_str().to_string();
-                    let log = RwSignal::new(None::<String>);
-                    let load = move |_| {
-                        let (task, step) = (task.clone(), step.clone());
-                        leptos::task::spawn_local(async move {
-                            let text = match get_step_log(run_id, task, step).await {
-                                Ok(Some(t)) => t,
-                                Ok(None) => "No log was kept for this step.".into(),
-                                Err(e) => clean_error(&e.to_string()),
-                            };
-                            log.set(Some(text));
-                        });
+                    let step = s.step.as_str();
+                    let here = log
+                        .as_ref()
+                        .filter(|l| l.task == task && l.step == step)
+                        .map(|l| l.text.clone());
+                    let toggle = if here.is_some() {
+                        view! { <a class="button" href=format!("/runs/{run_id}")>"Hide log"</a> }.into_any()
+                    } else {
+                        let href = format!(
+                            "/runs/{run_id}?task={}&step={step}#step-log",
+                            urlencode(&task)
+                        );
+                        view! { <a class="button" href=href>"Show log"</a> }.into_any()
                     };
                     let figures = (s.stats.files_total > 0).then(|| format!(
                         "{} of {} files, {} copied",
@@ -171,9 +246,9 @@ fn Recorded(d: RunDetail) -> impl IntoView {
                             <td><StatusBadge status=s.status/></td>
                             <td>{took(s.started_at, s.finished_at, s.finished_at.unwrap_or(s.started_at))}</td>
                             <td>{s.message.clone().unwrap_or_default()} " " <span class="muted">{figures}</span></td>
-                            <td>{s.has_log.then(|| view! { <button type="button" on:click=load.clone()>"Show log"</button> })}</td>
+                            <td>{s.has_log.then_some(toggle)}</td>
                         </tr>
-                        {move || log.get().map(|text| view! { <tr><td colspan="5"><pre class="step-log">{text}</pre></td></tr> })}
+                        {here.map(|text| view! { <tr><td colspan="5"><pre class="step-log" id="step-log">{text}</pre></td></tr> })}
                     }
                 })
                 .collect_view();

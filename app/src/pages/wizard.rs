@@ -10,61 +10,80 @@
 
 use super::parts::clean_error;
 use super::settings::{ConfigEditor, ConnectionsPanel, KeysPanel, SchedulePanel, SetupChanged};
-use crate::api::settings::{get_readiness, FinishSetup};
+use crate::api::settings::get_readiness;
 use engine::model::setup::{Readiness, SetupStep};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
+/// The wizard at the step asked for in the address (`?step=keys`), or at the first one missing.
+/// Where the setup stands (`readiness`) is read on the server as the page is made and handed to the
+/// island with the step: its links are ordinary page loads. The step list follows every save.
 #[component]
-pub fn Wizard() -> impl IntoView {
+pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
     let changed = SetupChanged(RwSignal::new(0));
     provide_context(changed);
-    let query = use_query_map();
-    let asked = move || query.with(|q| q.get("step").and_then(|s| SetupStep::parse(&s)));
-    // Two reads of the same readiness: `live` follows every save (for the step list), `opened`
-    // only the address — the panel it chooses must not be rebuilt under the owner's hands (a
-    // connection test's result, text being typed) each time something is saved.
-    let live = Resource::new(move || (changed.0.get(), asked()), |_| get_readiness());
-    let opened = Resource::new(asked, |_| get_readiness());
-    let finish = ServerAction::<FinishSetup>::new();
-    let navigate = use_navigate();
+    // The panel is chosen once, from the address: it must not be rebuilt under the owner's hands
+    // (a connection test's result, text being typed) each time something is saved.
+    let current = step
+        .as_deref()
+        .and_then(SetupStep::parse)
+        .or_else(|| readiness.next_step())
+        .unwrap_or(SetupStep::Schedule);
+    let live = RwSignal::new(readiness);
+    let problem = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        if let Some(Ok(())) = finish.value().get() {
-            navigate("/", Default::default());
+        if changed.0.get() == 0 {
+            return;
         }
+        leptos::task::spawn_local(async move {
+            match get_readiness().await {
+                Ok(r) => {
+                    live.set(r);
+                    problem.set(None);
+                }
+                Err(e) => problem.set(Some(clean_error(&e.to_string()))),
+            }
+        });
     });
-    // The step shown: the one asked for, else the first that is missing.
-    let current = move |opened: &Readiness| {
-        asked()
-            .or_else(|| opened.next_step())
-            .unwrap_or(SetupStep::Schedule)
-    };
 
     view! {
         <section class="page wizard">
             <div class="page-head">
                 <h1>"Set up Mnemosynce"</h1>
-                <ActionForm action=finish attr:class="inline">
-                    <button type="submit">"Finish setup anyway"</button>
-                </ActionForm>
+                <FinishSetup/>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match (live.await, opened.await) {
-                        (Ok(r), Ok(o)) => {
-                            let step = current(&o);
-                            view! { <StepList r=r.clone() current=step/> <StepNav r current=step/> }.into_any()
-                        }
-                        (Err(e), _) | (_, Err(e)) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    opened.await.ok().map(|o| view! { <StepPanel step=current(&o)/> })
-                })}
-            </Suspense>
+            {move || problem.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            {move || {
+                let r = live.get();
+                view! { <StepList r=r.clone() current/> <StepNav r current/> }
+            }}
+            <StepPanel step=current/>
         </section>
+    }
+}
+
+/// `/welcome`, on the server: reads where the setup stands, then renders the wizard's island.
+#[component]
+pub fn WizardPage(step: Option<String>) -> impl IntoView {
+    let readiness = Resource::new(|| (), |_| get_readiness());
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let step = step.clone();
+                Suspend::new(async move {
+                    match readiness.await {
+                        Ok(r) => view! {
+                            <crate::islands::SettingsIsland page=crate::islands::SettingsPage::Wizard step readiness=Some(r)/>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <section class="page wizard">
+                                <h1>"Set up Mnemosynce"</h1>
+                                <p class="form-error" role="alert">{clean_error(&e.to_string())}</p>
+                            </section>
+                        }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 
@@ -149,12 +168,11 @@ fn StepNav(r: Readiness, current: SetupStep) -> impl IntoView {
 #[component]
 pub fn SetupStrip() -> impl IntoView {
     let readiness = Resource::new(|| (), |_| get_readiness());
-    let finish = ServerAction::<FinishSetup>::new();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let r = readiness.await.ok()?;
-                if !r.show_wizard() || matches!(finish.value().get(), Some(Ok(()))) {
+                if !r.show_wizard() {
                     return None;
                 }
                 let missing = r.steps.iter().filter(|s| !s.done && !s.skipped).map(|s| {
@@ -167,12 +185,21 @@ pub fn SetupStrip() -> impl IntoView {
                     <aside class="notice setup-strip" aria-label="Setup">
                         <p><strong>"Setup is not finished."</strong> " " <a class="button primary" href="/welcome">"Continue setup"</a></p>
                         <ul>{missing}</ul>
-                        <ActionForm action=finish attr:class="inline">
-                            <button type="submit">"Finish setup anyway"</button>
-                        </ActionForm>
+                        <FinishSetup/>
                     </aside>
                 })
             })}
         </Suspense>
+    }
+}
+
+/// "Finish setup anyway": a plain form to the server (server/src/actions.rs), which hides the
+/// wizard and the strip and opens the dashboard.
+#[component]
+fn FinishSetup() -> impl IntoView {
+    view! {
+        <form method="post" action="/setup/finish" class="inline">
+            <button type="submit">"Finish setup anyway"</button>
+        </form>
     }
 }

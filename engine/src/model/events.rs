@@ -112,9 +112,21 @@ pub enum LogLevel {
     Error,
 }
 
-/// One thing that happened during a run.
+impl LogLevel {
+    /// `info`, `warn`, `error`: as the page marks a line (`data-level`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// One thing that happened during a run, as JSON `{"step_started": {...}}` (externally tagged, like
+/// [`crate::model::feed::FeedMessage`], so the browser decodes it without buffering).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RunEvent {
     RunStarted {
         run_id: i64,

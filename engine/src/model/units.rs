@@ -3,18 +3,26 @@
 
 /// Bytes in decimal units, one decimal: `950 B`, `1.2 KB`, `3.4 GB` (as disks are sold).
 pub fn human_bytes(n: u64) -> String {
+    // Integer arithmetic only: this runs in the browser too, where float formatting would add
+    // ~20 KB of code to the page's first download.
     const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
-    let mut v = n as f64;
     let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
+    let mut scale: u128 = 1;
+    while u128::from(n) >= scale * 1000 && unit < UNITS.len() - 1 {
+        scale *= 1000;
         unit += 1;
     }
     if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
+        return format!("{n} B");
     }
+    // Tenths of the unit, rounded half up; 999.95 KB is 1.0 MB, not 1000.0 KB.
+    let mut tenths = (u128::from(n) * 10 + scale / 2) / scale;
+    if tenths >= 10_000 && unit < UNITS.len() - 1 {
+        scale *= 1000;
+        unit += 1;
+        tenths = (u128::from(n) * 10 + scale / 2) / scale;
+    }
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 /// A duration in whole seconds, shortest readable form: `0 s`, `42 s`, `3 min 05 s`, `2 h 07 min`.
@@ -50,6 +58,10 @@ mod tests {
     fn figures_read_as_people_write_them() {
         assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bytes(1_234_567), "1.2 MB");
+        assert_eq!(human_bytes(1_000), "1.0 KB");
+        assert_eq!(human_bytes(1_250), "1.3 KB");
+        assert_eq!(human_bytes(999_950), "1.0 MB");
+        assert_eq!(human_bytes(u64::MAX), "18446.7 PB");
         assert_eq!(human_duration(0), "0 s");
         assert_eq!(human_duration(185), "3 min 05 s");
         assert_eq!(human_duration(7620), "2 h 07 min");

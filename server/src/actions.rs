@@ -1,0 +1,70 @@
+//! The page forms that change state: *Run now* (all tasks or one), *Cancel* and *Finish setup
+//! anyway*. They are plain HTML forms posting here, so they work before (and without) any WASM and
+//! cost the first download nothing; each answers with a `303 See Other` to the page to show next.
+//!
+//! Sign-in and the Origin check are the router's layers (`security::require_session`,
+//! `security::same_origin`), as for every other state-changing request. When a run cannot start
+//! (one is already running, the configuration cannot be used), the sentence saying why is kept in
+//! the session as a one-time notice ([`SESSION_NOTICE`]) that the dashboard shows once and drops.
+
+use crate::serve::AppState;
+use app::api::backend::SESSION_NOTICE;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use engine::model::events::Trigger;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+/// The *Run now* form: no task for every task, or one task's name.
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    task: Option<String>,
+}
+
+/// `POST /runs/start`: starts a manual run and opens its page; when it cannot start, back to the
+/// dashboard with the reason.
+pub async fn start(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<StartForm>,
+) -> Response {
+    let tasks = form.task.filter(|t| !t.is_empty()).into_iter().collect();
+    match state.backend.runs.start(Trigger::Manual, tasks).await {
+        Ok(id) => Redirect::to(&format!("/runs/{id}")).into_response(),
+        Err(why) => {
+            if let Err(e) = session.insert(SESSION_NOTICE, why.clone()).await {
+                // The notice cannot be kept: say it here rather than lose it.
+                tracing::warn!("cannot keep the notice in the session: {e}");
+                return (axum::http::StatusCode::CONFLICT, why).into_response();
+            }
+            Redirect::to("/").into_response()
+        }
+    }
+}
+
+/// `POST /runs/{id}/cancel`: asks the run to stop (it stops at its next check, within a second or
+/// so) and shows its page again, which follows it to its end.
+pub async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    if !state.backend.runs.cancel(id) {
+        tracing::info!(run = id, "cancel: that run is not running (any more)");
+    }
+    Redirect::to(&format!("/runs/{id}")).into_response()
+}
+
+/// `POST /setup/finish`: hides the setup wizard and the dashboard's strip without marking anything
+/// done.
+pub async fn finish_setup(State(state): State<AppState>) -> Response {
+    match engine::setup::dismiss(&state.backend.history).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => {
+            tracing::error!("finish setup: {e}");
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("error: cannot record that the setup is finished: {e}"),
+            )
+                .into_response()
+        }
+    }
+}
