@@ -194,6 +194,12 @@ def main():
             status, _, body = server.request("GET", asset)
             assert status == 200, asset
             parts[asset.rsplit("/", 1)[1]] = len(gzip.compress(body, 6))
+            if asset.endswith(".js"):
+                # The islands' script imports wasm-split's small loader.
+                for name in sorted(set(re.findall(rb'__wasm_split[A-Za-z0-9_.-]*\.js', body))):
+                    extra = "/pkg/" + name.decode()
+                    if extra not in assets:
+                        assets.append(extra)
 
         # 4. RSS during a run streamed to 10 feed clients.
         stop = threading.Event()

@@ -93,8 +93,15 @@ pub fn LiveBanner(rendered_running: Option<i64>) -> impl IntoView {
 #[component]
 fn DashboardBody(d: Dashboard) -> impl IntoView {
     let now = d.now;
-    let rendered_running = d.active.as_ref().filter(|r| r.is_running()).map(|r| r.run_id);
-    let notice = d.notice.clone().map(|n| view! { <p class="form-error" role="alert">{n}</p> });
+    let rendered_running = d
+        .active
+        .as_ref()
+        .filter(|r| r.is_running())
+        .map(|r| r.run_id);
+    let notice = d
+        .notice
+        .clone()
+        .map(|n| view! { <p class="form-error" role="alert">{n}</p> });
     let config_error = d.config_error.clone().map(|e| {
         view! {
             <div class="notice error" role="alert">
@@ -154,10 +161,7 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
 }
 
 #[component]
-fn TaskCard(
-    t: TaskOverview,
-    now: chrono::DateTime<chrono::Utc>,
-) -> impl IntoView {
+fn TaskCard(t: TaskOverview, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let last = match (&t.last_snapshot, t.last_snapshot_at) {
         (Some(name), Some(at)) => format!("{name} ({})", ago(now, at)),
         _ => "none yet".into(),

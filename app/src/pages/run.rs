@@ -161,8 +161,10 @@ fn LiveTasks(run: ActiveRun) -> impl IntoView {
 pub fn LiveLog(run_id: i64) -> impl IntoView {
     let feed = FeedState::shared();
     let running = move || {
-        feed.active_run
-            .with(|r| r.as_ref().is_some_and(|r| r.run_id == run_id && r.is_running()))
+        feed.active_run.with(|r| {
+            r.as_ref()
+                .is_some_and(|r| r.run_id == run_id && r.is_running())
+        })
     };
     let follow = RwSignal::new(true);
     let list = NodeRef::<leptos::html::Ol>::new();
