@@ -63,6 +63,9 @@ test('a run is watched live in two tabs, survives a reload, and is cancelled', a
     for (const p of [page, second]) {
       await expect(p.locator('.run-meta .badge')).toHaveText(/cancelled/, { timeout: 20_000 });
     }
+    // The dashboard that followed the run reloads itself when it ends: its recent runs show how.
+    await expect(dash.locator('.banner')).toHaveCount(0, { timeout: 20_000 });
+    await expect(dash.locator('table.list tbody tr').first()).toContainText('cancelled', { timeout: 20_000 });
   } finally {
     await context.close();
     await server.stop();

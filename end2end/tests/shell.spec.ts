@@ -44,6 +44,11 @@ test('after hydration the theme toggle works and the feed goes live with heartbe
   const after = await page.locator('html').getAttribute('data-theme');
   expect(after).not.toBeNull();
   expect(after).not.toBe(before);
+  // The choice holds on the next page (an ordinary page load).
+  await page.getByRole('link', { name: 'History' }).click();
+  await expect(page.getByRole('heading', { name: 'History' })).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', after!);
+  await expect(feed).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
   await toggle.click();
   expect(await page.locator('html').getAttribute('data-theme')).not.toBe(after);
 
@@ -51,8 +56,8 @@ test('after hydration the theme toggle works and the feed goes live with heartbe
   await expect(page.locator('.feed-beat')).toContainText(/heartbeat \d\d:\d\d:\d\d/, { timeout: 12_000 });
 
   // Another page (an ordinary page load: only the islands run in the browser) is live again.
-  await page.getByRole('link', { name: 'History' }).click();
-  await expect(page.getByRole('heading', { name: 'History' })).toBeVisible();
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
   await expect(feed).toHaveAttribute('data-state', 'live');
 
   expect(problems).toEqual([]);
