@@ -171,7 +171,8 @@ impl FeedState {
 /// running (`rendered_running`, its id) and the feed now says it is over; a run that was already over
 /// when the page was rendered never reloads it. `only` limits this to one run (the run page).
 pub fn reload_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, only: Option<i64>) {
-    let seen_running = StoredValue::new(Vec::<i64>::new());
+    // The feed has one active run at a time: the last one seen running is all there is to remember.
+    let seen_running = StoredValue::new(None::<i64>);
     Effect::new(move |_| {
         let Some((id, running)) = state
             .active_run
@@ -183,9 +184,8 @@ pub fn reload_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, o
             return;
         }
         if running {
-            seen_running.update_value(|seen| seen.push(id));
-        } else if rendered_running == Some(id) || seen_running.with_value(|seen| seen.contains(&id))
-        {
+            seen_running.set_value(Some(id));
+        } else if rendered_running == Some(id) || seen_running.get_value() == Some(id) {
             reload_page();
         }
     });

@@ -39,8 +39,10 @@ fn hydration_marked(page: AnyView) -> impl IntoView {
     view! { <div class="lazy-page" data-hydrated=move || live.get().to_string()>{page}</div> }
 }
 
-/// The pages an owner opens now and then, all behind one lazy island.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The pages an owner opens now and then, all behind one lazy island. The wizard carries what the
+/// server read for it: the step its address asks for (`?step=`; islands have no router) and where
+/// the setup stands.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SettingsPage {
     Config,
     Keys,
@@ -48,19 +50,17 @@ pub enum SettingsPage {
     Schedule,
     Email,
     Retention,
-    Wizard,
+    Wizard {
+        step: Option<String>,
+        readiness: Readiness,
+    },
 }
 
 /// The settings pages and the setup wizard: one lazy island for all of them. One chunk, not one
 /// each: code that two lazy chunks share (the server-function client, forms, async views) would
-/// otherwise move into the first WASM every page loads. `step` is the wizard's `?step=`, read on the
-/// server (islands have no router), as is the wizard's `readiness`.
+/// otherwise move into the first WASM every page loads.
 #[island(lazy)]
-pub fn SettingsIsland(
-    page: SettingsPage,
-    step: Option<String>,
-    readiness: Option<Readiness>,
-) -> impl IntoView {
+pub fn SettingsIsland(page: SettingsPage) -> impl IntoView {
     let page = match page {
         SettingsPage::Config => view! { <pages::ConfigPage/> }.into_any(),
         SettingsPage::Keys => view! { <pages::KeysPage/> }.into_any(),
@@ -68,10 +68,9 @@ pub fn SettingsIsland(
         SettingsPage::Schedule => view! { <pages::SchedulePage/> }.into_any(),
         SettingsPage::Email => view! { <pages::EmailPage/> }.into_any(),
         SettingsPage::Retention => view! { <pages::RetentionPage/> }.into_any(),
-        SettingsPage::Wizard => match readiness {
-            Some(readiness) => view! { <pages::Wizard step readiness/> }.into_any(),
-            None => ().into_any(),
-        },
+        SettingsPage::Wizard { step, readiness } => {
+            view! { <pages::Wizard step readiness/> }.into_any()
+        }
     };
     hydration_marked(page)
 }
@@ -82,7 +81,7 @@ macro_rules! settings_route {
         $(#[$doc])*
         #[component]
         pub fn $route() -> impl IntoView {
-            view! { <SettingsIsland page=SettingsPage::$page step=None readiness=None/> }
+            view! { <SettingsIsland page=SettingsPage::$page/> }
         }
     };
 }

@@ -11,6 +11,7 @@
 use super::parts::clean_error;
 use super::settings::{ConfigEditor, ConnectionsPanel, KeysPanel, SchedulePanel, SetupChanged};
 use crate::api::settings::get_readiness;
+use crate::islands::{SettingsIsland, SettingsPage};
 use engine::model::setup::{Readiness, SetupStep};
 use leptos::prelude::*;
 
@@ -71,9 +72,10 @@ pub fn WizardPage(step: Option<String>) -> impl IntoView {
                 let step = step.clone();
                 Suspend::new(async move {
                     match readiness.await {
-                        Ok(r) => view! {
-                            <crate::islands::SettingsIsland page=crate::islands::SettingsPage::Wizard step readiness=Some(r)/>
-                        }.into_any(),
+                        Ok(readiness) => {
+                            let page = SettingsPage::Wizard { step, readiness };
+                            view! { <SettingsIsland page/> }.into_any()
+                        }
                         Err(e) => view! {
                             <section class="page wizard">
                                 <h1>"Set up Mnemosynce"</h1>

@@ -25,7 +25,7 @@ pub const LOG_TAIL: usize = 200;
 
 /// One message from the server to a browser tab, as JSON `{"Hello": {...}}`. Externally tagged
 /// (serde's default) on purpose: an internally tagged enum (`{"type": "Hello", ...}`) is decoded
-/// through a buffered copy of the message, whose code weighs ~10 KB gzip in the page's WASM.
+/// through a buffered copy of the message, whose code weighed ~30 KB gzip in the page's WASM.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FeedMessage {
     /// The full state: first message of a connection, or after the client fell behind.
