@@ -249,6 +249,19 @@ fn pages_are_rendered_on_the_server_with_the_shell() {
     assert_eq!(r.status, 404);
 }
 
+#[test]
+fn finish_setup_anyway_hides_the_setup_strip_and_opens_the_dashboard() {
+    let server = Server::start(&[]);
+    let cookie = server.sign_in();
+    // A fresh data directory: no configuration yet, so the dashboard offers the setup.
+    let page = server.get_signed_in("/", &cookie);
+    assert!(page.body.contains("setup-strip"), "{}", page.body);
+    let r = server.post_form("/setup/finish", "", Some(&cookie));
+    assert_eq!((r.status, r.header("location")), (303, Some("/")), "{r:?}");
+    let page = server.get_signed_in("/", &cookie);
+    assert!(!page.body.contains("setup-strip"), "{}", page.body);
+}
+
 #[tokio::test]
 async fn the_feed_says_hello_then_heartbeats() {
     let server = Server::start(&[]);
