@@ -3,6 +3,7 @@
 // way to change it, and saving: only the retention block of the file changes, and nothing in the
 // store is deleted by it.
 import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestServer, TEST_PASSWORD, freePort, hydrated, signIn } from './server';
@@ -41,6 +42,8 @@ test('a retention policy is previewed live, then saved into its block only, dele
       `tasks:\n  - name: Photos   # the family pictures\n    dir_source: ${source}\n` +
       `  - name: Music\n    dir_source: ${source}\n    retention: {daily: 14}\n`;
     writeFileSync(configPath, original);
+    // Folders Mnemosynce did not make are never pruned until the owner adopts them.
+    execFileSync(process.env.MNEMOSYNCE_BIN!, ['--data', server.dataDir, 'adopt', 'Photos']);
     const folders = readdirSync(photos).sort();
     await server.start();
 

@@ -239,7 +239,19 @@ pub fn check_str(text: &str) -> Checked {
     let has_errors = problems.iter().any(Problem::is_error);
     let config = match (&tree.root, has_errors) {
         (Some(root), false) => match typed(text, root) {
-            Ok(config) => Some(config),
+            Ok(config) => {
+                let overlaps = crate::overlap::overlaps(&config);
+                for o in &overlaps {
+                    let pos = overlap_pos(root, o.field);
+                    problems.push(Problem {
+                        line: pos.line,
+                        column: pos.column,
+                        severity: Severity::Error,
+                        message: o.message.clone(),
+                    });
+                }
+                overlaps.is_empty().then_some(config)
+            }
             Err(problem) => {
                 problems.push(problem);
                 None
@@ -1618,6 +1630,33 @@ fn typed(text: &str, root: &Node) -> Result<Config, Problem> {
     })
 }
 
+/// Where the field an overlap is reported on was written (the value's position; the document's
+/// start if the tree does not have it, which cannot happen for a config that parsed).
+fn overlap_pos(root: &Node, field: crate::overlap::Field) -> Pos {
+    use crate::overlap::Field;
+    fn value<'a>(map: &'a Node, key: &str) -> Option<&'a Node> {
+        match &map.kind {
+            Kind::Map(entries) => entries.iter().find_map(|(k, v)| match &k.kind {
+                Kind::Scalar { text, .. } if text == key => Some(v),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+    fn task(root: &Node, i: usize) -> Option<&Node> {
+        match &value(root, "tasks")?.kind {
+            Kind::Seq(items) => items.get(i),
+            _ => None,
+        }
+    }
+    let node = match field {
+        Field::Remote => value(root, "dir_backup_remote"),
+        Field::TaskSource(i) => task(root, i).and_then(|t| value(t, "dir_source")),
+        Field::TaskName(i) => task(root, i).and_then(|t| value(t, "name")),
+    };
+    node.map(|n| n.pos).unwrap_or(Pos::START)
+}
+
 /// serde_yaml reads `excludes:` (nothing) as an empty list but `excludes: ~` as an error, and the same
 /// for every list and section. To YAML both are null, and pass 2 accepted both, so this overwrites the
 /// spelled-out nulls that are mapping values (`~`, `null`) with spaces. Lines and columns stay put.
@@ -1679,16 +1718,10 @@ mod tests {
     use crate::model::config::{ReportWhen, SmtpSecurity, TransferEngine};
 
     fn fixture(name: &str) -> String {
-        let dir =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/original-configs");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/original-configs");
         let path = dir.join(name);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "cannot read the fixture {} ({e}); the shared/ folder must sit next to the repository \
-                 (/work/main and /work/shared)",
-                path.display()
-            )
-        })
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read the fixture {} ({e})", path.display()))
     }
 
     /// Lines and columns of the errors, sorted.
@@ -1705,7 +1738,7 @@ mod tests {
     }
 
     const BASE: &str =
-        "dir_backup_local: /\nemail_sender: a@example.com\nemail_report: b@example.com\n";
+        "dir_backup_local: /var\nemail_sender: a@example.com\nemail_report: b@example.com\n";
 
     fn with_tasks(tasks: &str) -> String {
         format!("{BASE}tasks:\n{tasks}")
@@ -1755,7 +1788,7 @@ smtp:
   security: ssl
 tasks:
   - name: Photos
-    dir_source: /
+    dir_source: /srv
     excludess: [\"*.tmp\"]
   - name: Photos
     dir_source: [a, b]
@@ -1811,23 +1844,45 @@ tasks:
     }
 
     #[test]
+    fn overlapping_paths_are_errors_at_their_line_with_the_fix() {
+        let e = only_error(
+            "dir_backup_local: /mnt/nas\nemail: {enabled: false}\ntasks:\n  - name: Photos\n    dir_source: /mnt/nas/Photos\n",
+        );
+        assert_eq!((e.line, e.column), (5, 17), "{e}");
+        assert!(e.message.contains("inside the snapshot store"), "{e}");
+        let e = only_error(
+            "dir_backup_local: /mnt/nas\ndir_backup_remote: /mnt/nas/mirror\nemail: {enabled: false}\ntasks: [{name: A, dir_source: /srv}]\n",
+        );
+        assert_eq!(e.line, 2, "{e}");
+        let e = only_error(
+            "dir_backup_local: /srv/backup\nemail: {enabled: false}\ntasks:\n  - name: A\n    dir_source: /srv\n",
+        );
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains(r#"add `excludes: ["/backup/"]`"#), "{e}");
+        let e = only_error(
+            "dir_backup_local: /mnt/nas\nemail: {enabled: false}\ntasks:\n  - {name: Photos, dir_source: /srv/a}\n  - {name: photos, dir_source: /srv/b}\n",
+        );
+        assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
     fn display_names_the_position_and_severity() {
         let c = check_str(&with_tasks(
-            "  - name: P\n    dir_source: /\n    excludess: []\n",
+            "  - name: P\n    dir_source: /srv\n    excludess: []\n",
         ));
         let w = c.warnings().next().unwrap();
         assert_eq!(w.to_string(), "line 7, column 5: warning: tasks[0].excludess is not a known key and is ignored; did you mean excludes?");
         assert!(c.is_ok() && c.config.is_some());
 
         let e = only_error(&with_tasks(
-            "  - name: P\n    dir_source: /\n  - name: P\n    dir_source: /\n",
+            "  - name: P\n    dir_source: /srv\n  - name: P\n    dir_source: /srv\n",
         ));
         assert!(e.to_string().starts_with("line 7, column 11: tasks[1].name \"P\" is used twice (first by tasks[0] on line 5)"), "{e}");
     }
 
     #[test]
     fn unknown_keys_are_warnings_with_a_suggestion() {
-        let text = format!("{BASE}dir_backup_locl: /x\nfrobnicate: 1\nschedule:\n  crn: \"0 3 * * *\"\ntasks:\n  - name: A\n    dir_source: /\n");
+        let text = format!("{BASE}dir_backup_locl: /x\nfrobnicate: 1\nschedule:\n  crn: \"0 3 * * *\"\ntasks:\n  - name: A\n    dir_source: /srv\n");
         let c = check_str(&text);
         assert!(c.is_ok(), "{:#?}", c.problems);
         let messages: Vec<_> = c.warnings().map(|w| w.message.as_str()).collect();
@@ -1850,7 +1905,7 @@ tasks:
     fn the_engine_defaults_by_the_kind_of_source() {
         use crate::model::config::default_engine_for_local;
         let c = check_str(&with_tasks(
-            "  - name: L\n    dir_source: /\n  - name: R\n    dir_source: bob@nas:/home/bob\n\
+            "  - name: L\n    dir_source: /srv\n  - name: R\n    dir_source: bob@nas:/home/bob\n\
              \x20 - name: S\n    dir_source: \"ssh://bob@nas:2222/v\"\n    engine: ~\n",
         ));
         assert!(
@@ -1885,7 +1940,7 @@ tasks:
             ("native", TransferEngine::Native),
         ] {
             let c = check_str(&with_tasks(&format!(
-                "  - name: L\n    dir_source: /\n    engine: {written}\n"
+                "  - name: L\n    dir_source: /srv\n    engine: {written}\n"
             )));
             assert!(
                 c.is_ok() && c.warnings().next().is_none(),
@@ -1918,7 +1973,7 @@ tasks:
              (line 6) is an SSH source: native snapshots only local folders; use engine: rsync or remove the key"
         );
         let e = only_error(&with_tasks(
-            "  - name: A\n    dir_source: /\n  - {name: R, engine: native, dir_source: \"ssh://bob@nas:2222/v\"}\n",
+            "  - name: A\n    dir_source: /srv\n  - {name: R, engine: native, dir_source: \"ssh://bob@nas:2222/v\"}\n",
         ));
         assert_eq!((e.line, e.column), (7, 23), "{e}");
         assert!(e.message.starts_with("tasks[1].engine is native, but tasks[1].dir_source \"ssh://bob@nas:2222/v\" (line 7)"), "{e}");
@@ -1935,7 +1990,7 @@ tasks:
             ("[rsync]", "tasks[0].engine must be a single value"),
         ] {
             let e = only_error(&with_tasks(&format!(
-                "  - name: L\n    dir_source: /\n    engine: {written}\n"
+                "  - name: L\n    dir_source: /srv\n    engine: {written}\n"
             )));
             assert!(
                 e.line == 7 && e.message.contains(expected),
@@ -1944,7 +1999,7 @@ tasks:
         }
         // A typo in the key is a warning that names the key.
         let c = check_str(&with_tasks(
-            "  - name: L\n    dir_source: /\n    engin: native\n",
+            "  - name: L\n    dir_source: /srv\n    engin: native\n",
         ));
         let w = c.warnings().next().unwrap();
         assert!(
@@ -1969,7 +2024,7 @@ tasks:
             &"n".repeat(65),
         ] {
             let e = only_error(&with_tasks(&format!(
-                "  - name: {bad}\n    dir_source: /\n"
+                "  - name: {bad}\n    dir_source: /srv\n"
             )));
             assert!(
                 e.message.starts_with("tasks[0].name")
@@ -1985,7 +2040,7 @@ tasks:
             ("!!str 12", "12"),
         ] {
             let c = check_str(&with_tasks(&format!(
-                "  - name: {good}\n    dir_source: /\n"
+                "  - name: {good}\n    dir_source: /srv\n"
             )));
             assert!(c.is_ok(), "{good}: {:#?}", c.problems);
             assert_eq!(c.config.unwrap().tasks[0].name, name);
@@ -1997,11 +2052,11 @@ tasks:
     fn yaml_tags_are_rejected() {
         for (tagged, line) in [
             (
-                "  - name: !!python/object/apply:os.system [\"rm -rf /\"]\n    dir_source: /\n",
+                "  - name: !!python/object/apply:os.system [\"rm -rf /\"]\n    dir_source: /srv\n",
                 5,
             ),
             ("  - name: x\n    dir_source: !foo /\n", 6),
-            ("  - !!python/object:Task {name: x, dir_source: /}\n", 5),
+            ("  - !!python/object:Task {name: x, dir_source: /srv}\n", 5),
             (
                 "  - name: x\n    dir_source: !<tag:example.com,2000:x> /\n",
                 6,
@@ -2017,14 +2072,14 @@ tasks:
             assert!(c.config.is_none());
         }
         let e = only_error(&format!(
-            "{BASE}email_admin: !!binary a@b.c\ntasks: [{{name: a, dir_source: /}}]\n"
+            "{BASE}email_admin: !!binary a@b.c\ntasks: [{{name: a, dir_source: /srv}}]\n"
         ));
         assert!(
             e.message.contains("remove \"!!binary\"") && e.line == 4,
             "{e}"
         );
         // The core tags build nothing and are fine, the typed parse included.
-        let c = check_str(&format!("!!map\n{BASE}history: {{keep_days: !!int 30}}\ntasks: !!seq [{{name: !!str 7, dir_source: /}}]\n"));
+        let c = check_str(&format!("!!map\n{BASE}history: {{keep_days: !!int 30}}\ntasks: !!seq [{{name: !!str 7, dir_source: /srv}}]\n"));
         assert!(c.is_ok(), "{:#?}", c.problems);
         assert_eq!(c.config.unwrap().history.keep_days, 30);
     }
@@ -2046,7 +2101,7 @@ tasks:
 
     #[test]
     fn small_aliases_are_resolved() {
-        let text = format!("{BASE}tasks:\n  - name: A\n    dir_source: &src /\n    excludes: &ex [\"*.tmp\"]\n  - name: B\n    dir_source: *src\n    excludes: *ex\n");
+        let text = format!("{BASE}tasks:\n  - name: A\n    dir_source: &src /srv\n    excludes: &ex [\"*.tmp\"]\n  - name: B\n    dir_source: *src\n    excludes: *ex\n");
         let c = check_str(&text);
         assert!(c.is_ok(), "{:#?}", c.problems);
         assert_eq!(c.config.unwrap().tasks[1].excludes, ["*.tmp"]);
@@ -2055,12 +2110,15 @@ tasks:
     #[test]
     fn missing_paths_are_warnings_not_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let there = dir.path().to_str().unwrap();
-        let gone = dir.path().join("gone");
-        let gone = gone.to_str().unwrap();
+        std::fs::create_dir(dir.path().join("there")).unwrap();
+        let there = dir.path().join("there");
+        let there = there.to_str().unwrap();
+        let gone = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+        let (store, mirror, file, source) =
+            (gone("store"), gone("mirror"), gone("pw"), gone("src"));
         let text = format!(
-            "dir_backup_local: {gone}\ndir_backup_remote: {gone}\nemail: {{enabled: false}}\n\
-             smtp: {{password_file: {gone}}}\ntasks:\n  - name: A\n    dir_source: {gone}\n  - name: B\n    dir_source: {there}\n"
+            "dir_backup_local: {store}\ndir_backup_remote: {mirror}\nemail: {{enabled: false}}\n\
+             smtp: {{password_file: {file}}}\ntasks:\n  - name: A\n    dir_source: {source}\n  - name: B\n    dir_source: {there}\n"
         );
         let c = check_str(&text);
         assert!(c.is_ok() && c.config.is_some(), "{:#?}", c.problems);
@@ -2110,11 +2168,11 @@ tasks:
     #[test]
     fn email_can_be_turned_off() {
         let c = check_str(
-            "dir_backup_local: /\nemail: {enabled: false}\ntasks: [{name: A, dir_source: /}]\n",
+            "dir_backup_local: /var\nemail: {enabled: false}\ntasks: [{name: A, dir_source: /srv}]\n",
         );
         assert!(c.is_ok(), "{:#?}", c.problems);
         assert!(!c.config.unwrap().email.enabled);
-        let e = only_error("dir_backup_local: /\nemail: {enabled: false}\nemail_report: nobody\ntasks: [{name: A, dir_source: /}]\n");
+        let e = only_error("dir_backup_local: /var\nemail: {enabled: false}\nemail_report: nobody\ntasks: [{name: A, dir_source: /srv}]\n");
         assert!(e
             .message
             .starts_with("email_report \"nobody\" does not look like an email address"));
@@ -2124,7 +2182,7 @@ tasks:
     fn empty_and_null_values_mean_none() {
         let text = format!(
             "{BASE}email_admin: \"\"\ndir_backup_remote:\ntimezone: ~\nschedule: ~\nretention: null\nsmtp:\nreport: ~\n\
-             tasks:\n  - name: A\n    dir_source: /\n    excludes: ~\n    retention: ~\n  - name: B\n    dir_source: /\n    excludes:\n\
+             tasks:\n  - name: A\n    dir_source: /srv\n    excludes: ~\n    retention: ~\n  - name: B\n    dir_source: /srv\n    excludes:\n\
              \x20   retention: {{daily: ~, weekly: 2}}\n"
         );
         let c = check_str(&text);
@@ -2137,7 +2195,7 @@ tasks:
         assert!(cfg.tasks[0].excludes.is_empty() && cfg.tasks[0].retention.is_none());
         assert_eq!(cfg.policy_for(&cfg.tasks[1]).weekly, 2);
         let c = check_str(&format!(
-            "{BASE}email_admin: null\ntasks: [{{name: A, dir_source: /}}]\n"
+            "{BASE}email_admin: null\ntasks: [{{name: A, dir_source: /srv}}]\n"
         ));
         assert_eq!(c.config.unwrap().email_admin, None);
     }
@@ -2160,7 +2218,7 @@ tasks:
         ];
         for (line, expected) in cases {
             let e = only_error(&format!(
-                "{BASE}{line}\ntasks: [{{name: A, dir_source: /}}]\n"
+                "{BASE}{line}\ntasks: [{{name: A, dir_source: /srv}}]\n"
             ));
             assert_eq!(
                 (e.line, e.message.contains(expected)),
@@ -2168,7 +2226,7 @@ tasks:
                 "{line}: {e}"
             );
         }
-        let c = check_str(&format!("{BASE}retention: {{daily: 4294967295, keep_last: +3}}\nsmtp: {{port: 587, security: starttls}}\ntasks: [{{name: A, dir_source: /}}]\n"));
+        let c = check_str(&format!("{BASE}retention: {{daily: 4294967295, keep_last: +3}}\nsmtp: {{port: 587, security: starttls}}\ntasks: [{{name: A, dir_source: /srv}}]\n"));
         let cfg = c.config.unwrap();
         assert_eq!(
             (cfg.retention.daily, cfg.retention.keep_last, cfg.smtp.port),
@@ -2222,7 +2280,7 @@ tasks:
         ];
         for (line, expected) in cases {
             let e = only_error(&format!(
-                "{BASE}{line}\ntasks: [{{name: A, dir_source: /}}]\n"
+                "{BASE}{line}\ntasks: [{{name: A, dir_source: /srv}}]\n"
             ));
             assert_eq!(
                 (e.line, e.message.contains(expected)),
@@ -2244,12 +2302,12 @@ tasks:
 
     #[test]
     fn yaml_level_problems_are_single_positioned_errors() {
-        let e = only_error("dir_backup_local: /\ntasks: [a, b\n");
+        let e = only_error("dir_backup_local: /var\ntasks: [a, b\n");
         assert!(
             e.message.starts_with("YAML syntax error") && e.line == 3,
             "{e}"
         );
-        let e = only_error("dir_backup_local: /\nschedule:\n  cron: * * * * *\n");
+        let e = only_error("dir_backup_local: /var\nschedule:\n  cron: * * * * *\n");
         assert!(
             e.message.contains("must be quoted") && (e.line, e.column) == (3, 9),
             "{e}"
@@ -2274,13 +2332,13 @@ tasks:
                 "{other:?}"
             );
         }
-        let e = only_error("dir_backup_local: /\ntasks: x\x00y\n");
+        let e = only_error("dir_backup_local: /var\ntasks: x\x00y\n");
         assert!(
             e.message.contains("U+0000") && (e.line, e.column) == (2, 9),
             "{e}"
         );
         let e = only_error(&format!(
-            "{BASE}email_report: x@y.z\ntasks: [{{name: A, dir_source: /}}]\n"
+            "{BASE}email_report: x@y.z\ntasks: [{{name: A, dir_source: /srv}}]\n"
         ));
         assert!(
             e.message
@@ -2310,7 +2368,7 @@ tasks:
         assert_eq!(c.config.unwrap().tasks[1].name, "DesktopHome");
 
         let c = check_str(&format!(
-            "\u{feff}{BASE}tasks: [{{name: A, dir_source: /}}]\n"
+            "\u{feff}{BASE}tasks: [{{name: A, dir_source: /srv}}]\n"
         ));
         assert!(
             c.is_ok() && c.warnings().next().is_none(),
@@ -2330,7 +2388,7 @@ tasks:
         );
         std::fs::write(
             &missing,
-            format!("{BASE}tasks: [{{name: A, dir_source: /}}]\n"),
+            format!("{BASE}tasks: [{{name: A, dir_source: /srv}}]\n"),
         )
         .unwrap();
         assert!(load(&missing).unwrap().is_ok());
@@ -2338,7 +2396,7 @@ tasks:
 
     #[test]
     fn the_server_zone_is_the_fallback() {
-        let mut cfg = check_str(&format!("{BASE}tasks: [{{name: A, dir_source: /}}]\n"))
+        let mut cfg = check_str(&format!("{BASE}tasks: [{{name: A, dir_source: /srv}}]\n"))
             .config
             .unwrap();
         assert!(resolve_timezone(&cfg).is_ok());

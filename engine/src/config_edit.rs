@@ -1241,7 +1241,7 @@ mod tests {
     /// `schedule:` block.
     const BASE: &str = "\
 # My backups
-dir_backup_local: /   # the store
+dir_backup_local: /var   # the store
 email:
   enabled: false
 
@@ -1258,19 +1258,15 @@ retention:
   daily: 7
 tasks:
 - name: Root
-  dir_source: /
+  dir_source: /srv
 ";
 
     fn fixture(name: &str) -> String {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/original-configs")
+            .join("tests/fixtures/original-configs")
             .join(name);
-        fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "cannot read the fixture {} ({e}); /work/shared must sit next to the repository",
-                path.display()
-            )
-        })
+        fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read the fixture {} ({e})", path.display()))
     }
 
     /// `text` split as (before, the lines `lines`, after) by line numbers (0-based, end exclusive).
@@ -1313,11 +1309,11 @@ tasks:
             "null   # none yet",
         ] {
             let text =
-                format!("dir_backup_local: /\nschedule: {inline}\nretention: {{daily: 3}}\n");
+                format!("dir_backup_local: /var\nschedule: {inline}\nretention: {{daily: 3}}\n");
             let new = replace_block(&text, "schedule", block).unwrap();
             assert_eq!(
                 new,
-                format!("dir_backup_local: /\n{block}retention: {{daily: 3}}\n"),
+                format!("dir_backup_local: /var\n{block}retention: {{daily: 3}}\n"),
                 "{inline}"
             );
         }
@@ -1392,7 +1388,7 @@ schedule:
 # Even after a blank line.
 tasks:
 - name: A
-  dir_source: /
+  dir_source: /srv
 # trailing comment of the file
 ";
         let new = replace_block(text, "schedule", "schedule:\n  enabled: true\n").unwrap();
@@ -1402,10 +1398,11 @@ tasks:
         );
 
         // `tasks:` with unindented list items: the items are part of it, the comment after them is not.
-        let new = replace_block(text, "tasks", "tasks:\n  - name: B\n    dir_source: /\n").unwrap();
+        let new =
+            replace_block(text, "tasks", "tasks:\n  - name: B\n    dir_source: /srv\n").unwrap();
         assert!(
             new.ends_with(
-                "tasks:\n  - name: B\n    dir_source: /\n# trailing comment of the file\n"
+                "tasks:\n  - name: B\n    dir_source: /srv\n# trailing comment of the file\n"
             ),
             "{new}"
         );
@@ -1440,8 +1437,8 @@ tasks:
     #[test]
     fn documents_this_page_cannot_edit_are_refused() {
         for (text, line) in [
-            ("{dir_backup_local: /, tasks: []}\n", 1),
-            ("# a comment\n---\n  dir_backup_local: /\n", 3),
+            ("{dir_backup_local: /var, tasks: []}\n", 1),
+            ("# a comment\n---\n  dir_backup_local: /var\n", 3),
             ("- a\n- b\n", 1),
             ("--- {a: 1}\n", 1),
             ("just text\n", 1),
@@ -1526,10 +1523,10 @@ tasks:
 
         // Unquoted and single-quoted values, other spacing, a value-less `enabled:`.
         let text =
-            "dir_backup_local: /\nschedule:   # when\n    enabled:\n    cron:     '0 2 * * *'\n";
+            "dir_backup_local: /var\nschedule:   # when\n    enabled:\n    cron:     '0 2 * * *'\n";
         assert_eq!(
             set_schedule(text, "0 5 * * *", true).unwrap(),
-            "dir_backup_local: /\nschedule:   # when\n    enabled: true\n    cron:     \"0 5 * * *\"\n"
+            "dir_backup_local: /var\nschedule:   # when\n    enabled: true\n    cron:     \"0 5 * * *\"\n"
         );
     }
 
@@ -1820,7 +1817,7 @@ tasks:
     // --- save ----------------------------------------------------------------------------------------
 
     const VALID: &str =
-        "dir_backup_local: /\nemail: {enabled: false}\ntasks: [{name: A, dir_source: /}]\n";
+        "dir_backup_local: /var\nemail: {enabled: false}\ntasks: [{name: A, dir_source: /srv}]\n";
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
@@ -1845,7 +1842,7 @@ tasks:
             .unwrap();
         let mtime = fs::metadata(&path).unwrap().modified().unwrap();
 
-        let bad = VALID.replace("dir_source: /", "dir_source: relative");
+        let bad = VALID.replace("dir_source: /srv", "dir_source: relative");
         let Err(SaveError::Invalid(checked)) = save(&path, &bad) else {
             panic!("an invalid text was saved")
         };

@@ -68,6 +68,9 @@ pub struct StepRow {
 pub struct IndexEntry {
     pub completeness: Completeness,
     pub pinned: bool,
+    /// Mnemosynce made it (a run promoted it) or the owner adopted it: retention may prune it.
+    /// False for a row that only holds a pin of a folder Mnemosynce did not make.
+    pub owned: bool,
 }
 
 /// Filters of the paged history; `before` is the id of the last run of the previous page.
@@ -421,8 +424,8 @@ impl History {
             Completeness::Partial => "partial",
         };
         sqlx::query(
-            "INSERT INTO snapshots (task, name, taken_at, status, run_id) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (task, name) DO UPDATE SET status = excluded.status, run_id = excluded.run_id",
+            "INSERT INTO snapshots (task, name, taken_at, status, run_id, origin) VALUES (?1, ?2, ?3, ?4, ?5, 'run')
+             ON CONFLICT (task, name) DO UPDATE SET status = excluded.status, run_id = excluded.run_id, origin = 'run'",
         )
         .bind(task)
         .bind(name)
@@ -434,21 +437,24 @@ impl History {
         Ok(())
     }
 
-    /// Completeness and pins of a task's snapshots, by name. Snapshots on disk that the index does
-    /// not know (e.g. written by the original Mnemosynce) are complete and unpinned.
+    /// Completeness, pins and ownership of a task's snapshots, by name. Snapshots on disk that the
+    /// index does not know (e.g. written by the original Mnemosynce) are complete, unpinned and not
+    /// owned.
     pub async fn snapshot_index(
         &self,
         task: &str,
     ) -> Result<HashMap<String, IndexEntry>, HistoryError> {
-        let rows = sqlx::query("SELECT name, status, pinned FROM snapshots WHERE task = ?1")
-            .bind(task)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT name, status, pinned, origin FROM snapshots WHERE task = ?1")
+                .bind(task)
+                .fetch_all(&self.pool)
+                .await?;
         let mut out = HashMap::new();
         for row in rows {
             let name: String = row.try_get("name")?;
             let status: String = row.try_get("status")?;
             let pinned: i64 = row.try_get("pinned")?;
+            let origin: Option<String> = row.try_get("origin")?;
             let completeness = if status == "partial" {
                 Completeness::Partial
             } else {
@@ -459,6 +465,7 @@ impl History {
                 IndexEntry {
                     completeness,
                     pinned: pinned != 0,
+                    owned: origin.is_some(),
                 },
             );
         }
@@ -484,6 +491,50 @@ impl History {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Records that the owner adopted `name` (a folder Mnemosynce did not make, e.g. a `YYYY-MM-DD`
+    /// snapshot of the original Mnemosynce): from now on retention manages it like its own, and the
+    /// mirror may delete its copy once it is pruned. Keeps a pin the folder already had.
+    pub async fn adopt_snapshot(
+        &self,
+        task: &str,
+        name: &str,
+        taken_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), HistoryError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO snapshots (task, name, taken_at, origin) VALUES (?1, ?2, ?3, 'adopted')
+             ON CONFLICT (task, name) DO UPDATE SET origin = COALESCE(snapshots.origin, 'adopted')",
+        )
+        .bind(task)
+        .bind(name)
+        .bind(ms(taken_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO adoptions (task, name, adopted_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (task, name) DO NOTHING",
+        )
+        .bind(task)
+        .bind(name)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every name the owner ever adopted for `task` (also those pruned since), sorted.
+    pub async fn adopted_names(&self, task: &str) -> Result<Vec<String>, HistoryError> {
+        let rows = sqlx::query("SELECT name FROM adoptions WHERE task = ?1 ORDER BY name")
+            .bind(task)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("name").map_err(HistoryError::from))
+            .collect()
     }
 
     /// Drops a pruned snapshot from the index.

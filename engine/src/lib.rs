@@ -37,6 +37,8 @@ pub mod mail;
 #[cfg(feature = "native")]
 pub mod mirror;
 #[cfg(feature = "native")]
+pub mod overlap;
+#[cfg(feature = "native")]
 pub mod overview;
 #[cfg(feature = "native")]
 pub mod retention;

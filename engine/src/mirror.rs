@@ -8,8 +8,10 @@
 //! 2. a snapshot that exists only on the mirror may be deleted only if the retention policy would
 //!    prune it; otherwise the step refuses and names the snapshots.
 //!
-//! Only snapshot-named folders and `latest` at the top of the mirror's task folder are subject to
-//! `--delete`; anything else there is protected, and Mnemosynce's own working folders are excluded.
+//! Only `latest` and folders named as Mnemosynce names its snapshots (`YYYY-MM-DD_HHMMSS`) at the top
+//! of the mirror's task folder are subject to `--delete`, plus the `YYYY-MM-DD` folders the owner
+//! adopted (`mnemosynce adopt`); anything else there, an unadopted date folder included, is
+//! protected, and Mnemosynce's own working folders are excluded.
 
 use crate::model::config::{Endpoint, SshEndpoint};
 use crate::model::snapshot::SnapshotName;
@@ -19,23 +21,27 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// The rsync filter rules of a mirror transfer, in order (the first matching rule wins).
-pub fn filter_args() -> Vec<OsString> {
+/// `adopted` are the task's adopted names (`History::adopted_names`); only those that are
+/// `YYYY-MM-DD` snapshot names become rules, so nothing else can reach the filter.
+pub fn filter_args(adopted: &[String]) -> Vec<OsString> {
     let d = "[0-9]";
     let date = format!("{d}{d}{d}{d}-{d}{d}-{d}{d}");
     let time = format!("{d}{d}{d}{d}{d}{d}");
-    [
+    let mut rules = vec![
         format!("--exclude=/{INCOMPLETE}/"),
         format!("--exclude=/{RESUME}/"),
         format!("--exclude=/{PRUNING}/"),
         "--exclude=/.latest.tmp".to_string(),
         format!("--filter=risk /{date}_{time}"),
-        format!("--filter=risk /{date}"),
-        "--filter=risk /latest".to_string(),
-        "--filter=protect /*".to_string(),
-    ]
-    .into_iter()
-    .map(OsString::from)
-    .collect()
+    ];
+    for name in adopted {
+        if SnapshotName::parse(name).is_some_and(|n| n.is_legacy()) {
+            rules.push(format!("--filter=risk /{name}"));
+        }
+    }
+    rules.push("--filter=risk /latest".to_string());
+    rules.push("--filter=protect /*".to_string());
+    rules.into_iter().map(OsString::from).collect()
 }
 
 /// Where the mirror of one task lives.

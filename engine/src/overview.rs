@@ -9,7 +9,7 @@ use crate::model::events::StepKind;
 use crate::model::overview::{RunDetail, StepDetail, TaskOverview, TaskRunDetail, TrendPoint};
 use crate::model::snapshot::Completeness;
 use crate::model::Status;
-use crate::run::{candidates, local_to_utc};
+use crate::run::{listing, local_to_utc};
 use crate::store::TaskStore;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -30,8 +30,9 @@ pub async fn task_overviews(
     let mut out = Vec::with_capacity(config.tasks.len());
     for task in &config.tasks {
         let store = TaskStore::new(&config.dir_backup_local, &task.name);
-        let snaps = candidates(&store, history, &task.name)
+        let snaps = listing(&store, history, &task.name)
             .await
+            .map(|l| l.all())
             .unwrap_or_default();
         let newest = snaps
             .iter()

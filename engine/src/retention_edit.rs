@@ -9,8 +9,8 @@
 //! *before* the owner saves it. Two things make that trustworthy:
 //!
 //! 1. **The preview is the run's own plan.** [`preview`] and [`compare`] list a task's snapshots with
-//!    [`run::candidates`] (the folders on disk, with partial/pinned from the index) and decide with
-//!    [`retention::plan`], exactly the two calls the run's retention step and [`run::plan_task`] make.
+//!    [`run::listing`] (the folders on disk, with partial/pinned/owned from the index) and decide with
+//!    [`run::Listing::plan`], exactly the two calls the run's retention step and [`run::plan_task`] make.
 //!    The only difference is the policy: the one being edited instead of the saved one. Nothing is
 //!    re-implemented here, so the preview cannot drift from what a run does.
 //! 2. **Saving changes only `retention:`.** [`set_retention`] edits the text of the file (never a
@@ -77,7 +77,6 @@ use crate::history::History;
 use crate::model::config::{Config, RetentionPolicy, Task};
 use crate::model::retention::Decision;
 use crate::model::snapshot::SnapshotName;
-use crate::retention::{self, Candidate};
 use crate::run;
 use crate::store::TaskStore;
 
@@ -322,13 +321,13 @@ fn task<'c>(config: &'c Config, name: &str) -> Result<&'c Task, String> {
 }
 
 /// A task's snapshots as a run's retention step lists them.
-async fn task_candidates(
+async fn task_listing(
     config: &Config,
     history: &History,
     task: &Task,
-) -> Result<Vec<Candidate>, String> {
+) -> Result<run::Listing, String> {
     let store = TaskStore::new(&config.dir_backup_local, &task.name);
-    run::candidates(&store, history, &task.name).await
+    run::listing(&store, history, &task.name).await
 }
 
 /// What `policy` would decide for each snapshot of `task` (newest first), changing nothing: the same
@@ -342,8 +341,8 @@ pub async fn preview(
     policy: &RetentionPolicy,
 ) -> Result<Vec<Decision>, String> {
     let task = self::task(config, task)?;
-    let candidates = task_candidates(config, history, task).await?;
-    Ok(retention::plan(&candidates, policy, tz, None))
+    let listing = task_listing(config, history, task).await?;
+    Ok(listing.plan(policy, tz, None))
 }
 
 /// Like [`preview`], and for each snapshot also whether the policy in force today
@@ -356,16 +355,17 @@ pub async fn compare(
     policy: &RetentionPolicy,
 ) -> Result<Vec<Compared>, String> {
     let task = self::task(config, task)?;
-    let candidates = task_candidates(config, history, task).await?;
-    let today: BTreeMap<SnapshotName, bool> =
-        retention::plan(&candidates, &config.policy_for(task), tz, None)
-            .into_iter()
-            .map(|d| {
-                let keep = d.keep();
-                (d.name, keep)
-            })
-            .collect();
-    Ok(retention::plan(&candidates, policy, tz, None)
+    let listing = task_listing(config, history, task).await?;
+    let today: BTreeMap<SnapshotName, bool> = listing
+        .plan(&config.policy_for(task), tz, None)
+        .into_iter()
+        .map(|d| {
+            let keep = d.keep();
+            (d.name, keep)
+        })
+        .collect();
+    Ok(listing
+        .plan(policy, tz, None)
         .into_iter()
         .map(|decision| Compared {
             kept_now: today.get(&decision.name).copied().unwrap_or(false),
@@ -405,7 +405,7 @@ mod tests {
     /// `retention:`, and a task override that must not be touched.
     const BASE: &str = "\
 # My backups
-dir_backup_local: /   # the store
+dir_backup_local: /var   # the store
 email:
   enabled: false
 
@@ -423,7 +423,7 @@ retention:
 # Tasks
 tasks:
 - name: Root
-  dir_source: /
+  dir_source: /srv
   retention: {daily: 14}   # this one longer
 ";
 
@@ -511,17 +511,17 @@ tasks:
 
     #[test]
     fn missing_fields_are_added_after_the_last_one() {
-        let text = "dir_backup_local: /\nemail: {enabled: false}\nretention:\n  daily: 3   # short\ntasks: [{name: A, dir_source: /}]\n";
+        let text = "dir_backup_local: /var\nemail: {enabled: false}\nretention:\n  daily: 3   # short\ntasks: [{name: A, dir_source: /srv}]\n";
         let p = policy([1, 0, 5, 4, 12, 5], None);
         let new = set_retention(text, &p).unwrap();
         assert_eq!(
             new,
-            "dir_backup_local: /\nemail: {enabled: false}\nretention:\n  daily: 5   # short\n  keep_last: 1\n  hourly: 0\n  weekly: 4\n  monthly: 12\n  yearly: 5\ntasks: [{name: A, dir_source: /}]\n"
+            "dir_backup_local: /var\nemail: {enabled: false}\nretention:\n  daily: 5   # short\n  keep_last: 1\n  hourly: 0\n  weekly: 4\n  monthly: 12\n  yearly: 5\ntasks: [{name: A, dir_source: /srv}]\n"
         );
         assert_eq!(valid(&new).retention, p);
 
         // The same at the end of a file without a final newline, with CRLF line endings.
-        let text = "dir_backup_local: /\r\nemail: {enabled: false}\r\ntasks: [{name: A, dir_source: /}]\r\nretention:\r\n    daily: 3";
+        let text = "dir_backup_local: /var\r\nemail: {enabled: false}\r\ntasks: [{name: A, dir_source: /srv}]\r\nretention:\r\n    daily: 3";
         let new = set_retention(text, &p).unwrap();
         assert!(new.ends_with("retention:\r\n    daily: 5\r\n    keep_last: 1\r\n    hourly: 0\r\n    weekly: 4\r\n    monthly: 12\r\n    yearly: 5"), "{new:?}");
         assert!(
@@ -546,8 +546,8 @@ tasks:
             ("two lines", "retention:\n  daily: 3\n  weekly:\n    4\n"),
         ] {
             let head =
-                "# top comment\ndir_backup_local: /\nemail: {enabled: false}\n\n# Retention\n";
-            let tail = "\n# Tasks\ntasks:\n  - name: A\n    dir_source: /\n";
+                "# top comment\ndir_backup_local: /var\nemail: {enabled: false}\n\n# Retention\n";
+            let tail = "\n# Tasks\ntasks:\n  - name: A\n    dir_source: /srv\n";
             let text = format!("{head}{entry}{tail}");
             let Ok(new) = set_retention(&text, &p) else {
                 // Tabs are not YAML indentation: nothing to compare with, but never a silent change.
@@ -561,7 +561,7 @@ tasks:
 
     #[test]
     fn an_absent_block_is_appended() {
-        let text = "# mine\ndir_backup_local: /   # here\nemail: {enabled: false}\ntasks:\n  - name: A\n    dir_source: /\n";
+        let text = "# mine\ndir_backup_local: /var   # here\nemail: {enabled: false}\ntasks:\n  - name: A\n    dir_source: /srv\n";
         let p = policy([1, 2, 3, 4, 5, 6], Some("1w"));
         let new = set_retention(text, &p).unwrap();
         assert_eq!(new, format!("{text}\n{}", retention_block(&p)));
@@ -572,7 +572,7 @@ tasks:
     fn the_original_configs_get_a_block_and_keep_every_line() {
         for name in ["minimal.yml", "full.yml"] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/fixtures/original-configs")
+                .join("tests/fixtures/original-configs")
                 .join(name);
             let Ok(text) = fs::read_to_string(&path) else {
                 panic!("cannot read the fixture {}", path.display())
@@ -588,10 +588,10 @@ tasks:
 
     #[test]
     fn what_cannot_be_edited_safely_is_refused() {
-        let twice = "dir_backup_local: /\nretention:\n  daily: 1\nretention:\n  daily: 2\n";
+        let twice = "dir_backup_local: /var\nretention:\n  daily: 1\nretention:\n  daily: 2\n";
         let e = set_retention(twice, &RetentionPolicy::default()).unwrap_err();
         assert!(matches!(e, EditError::DuplicateKey { .. }), "{e}");
-        let flow = "{dir_backup_local: /, tasks: []}\n";
+        let flow = "{dir_backup_local: /var, tasks: []}\n";
         let e = set_retention(flow, &RetentionPolicy::default()).unwrap_err();
         assert!(matches!(e, EditError::NotBlockMapping { .. }), "{e}");
     }
@@ -599,7 +599,7 @@ tasks:
     #[test]
     fn lines_that_only_look_like_the_entry_are_left_alone() {
         // A comment that mentions `retention:` and a key that starts with it are not the entry.
-        let text = "dir_backup_local: /\n# retention: {daily: 1}\nretention_notes: keep\nemail: {enabled: false}\ntasks: [{name: A, dir_source: /}]\n";
+        let text = "dir_backup_local: /var\n# retention: {daily: 1}\nretention_notes: keep\nemail: {enabled: false}\ntasks: [{name: A, dir_source: /srv}]\n";
         let p = RetentionPolicy::default();
         let new = set_retention(text, &p).unwrap();
         assert_eq!(new, format!("{text}\n{}", retention_block(&p)));
@@ -652,12 +652,16 @@ tasks:
         // Not a snapshot: never a candidate.
         fs::create_dir_all(photos.join("notes")).unwrap();
         let history = History::open(&dir.path().join("db.sqlite")).await.unwrap();
+        for n in names {
+            let now = chrono::Utc::now();
+            history.adopt_snapshot("Photos", n, now, now).await.unwrap();
+        }
         history
             .set_pinned("Photos", "2026-10-15_020000", chrono::Utc::now(), true)
             .await
             .unwrap();
         let config = valid(&format!(
-            "dir_backup_local: {}\nemail: {{enabled: false}}\ntimezone: UTC\ntasks:\n  - name: Photos\n    dir_source: /\n  - name: Empty\n    dir_source: /\n",
+            "dir_backup_local: {}\nemail: {{enabled: false}}\ntimezone: UTC\ntasks:\n  - name: Photos\n    dir_source: /srv\n  - name: Empty\n    dir_source: /srv\n",
             store.display()
         ));
         let tz = chrono_tz::UTC;

@@ -833,7 +833,9 @@ impl RunContext {
     }
 
     /// Plans with the policy and retires what it prunes (they leave the listing at once; their files
-    /// are deleted by the cleanup step).
+    /// are deleted by the cleanup step). Only snapshots Mnemosynce made or the owner adopted are
+    /// candidates; snapshot-named folders it did not make, and anything else unexpected in the task
+    /// folder, are reported and left alone.
     async fn retention(
         &self,
         task: &Task,
@@ -841,12 +843,12 @@ impl RunContext {
         current: Option<&SnapshotName>,
         out: &StepReporter,
     ) -> StepEnd {
-        let candidates = match self.candidates(task, store).await {
-            Ok(c) => c,
+        let listing = match listing(store, &self.history, &task.name).await {
+            Ok(l) => l,
             Err(e) => return StepEnd::failed(e),
         };
         let policy = self.config.policy_for(task);
-        let decisions = retention::plan(&candidates, &policy, self.tz, current);
+        let decisions = listing.plan(&policy, self.tz, current);
         let mut pruned = Vec::new();
         for d in &decisions {
             if d.keep() {
@@ -862,8 +864,34 @@ impl RunContext {
                 pruned.push(d.name.clone());
             }
         }
+        let foreign: Vec<String> = listing.foreign.iter().map(|c| c.name.to_string()).collect();
+        let mut note = None;
+        if !foreign.is_empty() {
+            let text = format!(
+                "{} snapshot-named folder(s) were not made by Mnemosynce and are left alone: {} — if the original Mnemosynce made them, let retention manage them with `mnemosynce adopt {}`",
+                foreign.len(),
+                foreign.join(", "),
+                task.name
+            );
+            out.log(LogLevel::Warn, &text);
+            note = Some(text);
+        }
+        let unexpected = store.unexpected_entries();
+        if !unexpected.is_empty() {
+            out.log(
+                LogLevel::Warn,
+                &format!(
+                    "the task folder holds entries Mnemosynce did not make, left alone: {}",
+                    unexpected.join(", ")
+                ),
+            );
+        }
+        let with_note = |summary: String| match &note {
+            Some(n) => StepEnd::with(Status::Warning, format!("{summary}; {n}")),
+            None => StepEnd::ok(summary),
+        };
         if self.dry_run {
-            return StepEnd::ok(format!(
+            return with_note(format!(
                 "dry run: would keep {}, prune {}",
                 decisions.len() - pruned.len(),
                 pruned.len()
@@ -882,15 +910,15 @@ impl RunContext {
         if let Err(e) = store.point_latest_to_newest() {
             return StepEnd::failed(e.to_string());
         }
-        StepEnd::ok(format!(
+        with_note(format!(
             "kept {}, pruned {}",
             decisions.len() - pruned.len(),
             pruned.len()
         ))
     }
 
-    async fn candidates(&self, task: &Task, store: &TaskStore) -> Result<Vec<Candidate>, String> {
-        candidates(store, &self.history, &task.name).await
+    async fn candidates(&self, task: &Task, store: &TaskStore) -> Result<Listing, String> {
+        listing(store, &self.history, &task.name).await
     }
 
     async fn mirror(
@@ -907,10 +935,11 @@ impl RunContext {
         let ssh = self.ssh();
         // Valve 1: a local task folder without a complete snapshot is never mirrored.
         let local = match self.candidates(task, store).await {
-            Ok(c) => c,
+            Ok(l) => l,
             Err(e) => return StepEnd::failed(e),
         };
-        if !local
+        let local_all = local.all();
+        if !local_all
             .iter()
             .any(|c| c.completeness == Completeness::Complete)
         {
@@ -927,12 +956,19 @@ impl RunContext {
             Ok(n) => n,
             Err(e) => return StepEnd::failed(e),
         };
+        let adopted = match self.history.adopted_names(&task.name).await {
+            Ok(a) => a,
+            Err(e) => return StepEnd::failed(format!("cannot read the adopted snapshots: {e}")),
+        };
+        // What `--delete` may remove there: names of the form only Mnemosynce writes, and the
+        // `YYYY-MM-DD` folders the owner adopted (see `mirror::filter_args`).
+        let deletable = |n: &SnapshotName| !n.is_legacy() || adopted.contains(&n.to_string());
         let gone: Vec<&SnapshotName> = remote_names
             .iter()
-            .filter(|n| !local.iter().any(|c| &c.name == *n))
+            .filter(|n| deletable(n) && !local_all.iter().any(|c| &c.name == *n))
             .collect();
         if !gone.is_empty() {
-            let mut union = local.clone();
+            let mut union = local.owned.clone();
             union.extend(gone.iter().map(|n| Candidate {
                 name: (*n).clone(),
                 completeness: Completeness::Complete,
@@ -977,7 +1013,7 @@ impl RunContext {
         if self.dry_run {
             args.push("--dry-run".into());
         }
-        args.extend(mirror::filter_args());
+        args.extend(mirror::filter_args(&adopted));
         let mut src = store.dir().as_os_str().to_owned();
         src.push("/");
         args.push(src);
@@ -1140,31 +1176,110 @@ pub fn local_to_utc(tz: Tz, name: &SnapshotName) -> DateTime<Utc> {
     }
 }
 
-/// A task's snapshots on disk (oldest first) with what the index knows of them: snapshots the
-/// index does not know (e.g. written by the original Mnemosynce) are complete and unpinned.
-pub async fn candidates(
-    store: &TaskStore,
-    history: &History,
-    task: &str,
-) -> Result<Vec<Candidate>, String> {
+/// A task's snapshot folders, split by whether Mnemosynce may delete them.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    /// Snapshots a run made or the owner adopted (oldest first), with what the index knows of them:
+    /// the only ones retention plans and prunes.
+    pub owned: Vec<Candidate>,
+    /// Snapshot-named folders the history does not know as Mnemosynce's (oldest first): e.g. the
+    /// original Mnemosynce's `YYYY-MM-DD` folders, or the owner's own folders that happen to be
+    /// named by date. Never pruned, never counted in a tier, until adopted (`mnemosynce adopt`).
+    pub foreign: Vec<Candidate>,
+}
+
+impl Listing {
+    /// Every snapshot folder, owned or not, oldest first.
+    pub fn all(&self) -> Vec<Candidate> {
+        let mut all: Vec<Candidate> = self.owned.iter().chain(&self.foreign).cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// The retention plan of this listing, newest first: the planner's verdict on the owned
+    /// snapshots, and "keep (not adopted)" for the others.
+    pub fn plan(
+        &self,
+        policy: &crate::model::config::RetentionPolicy,
+        tz: Tz,
+        protect: Option<&SnapshotName>,
+    ) -> Vec<crate::model::retention::Decision> {
+        let mut decisions = retention::plan(&self.owned, policy, tz, protect);
+        decisions.extend(
+            self.foreign
+                .iter()
+                .map(|c| crate::model::retention::Decision {
+                    name: c.name.clone(),
+                    reasons: vec![crate::model::retention::KeepReason::NotAdopted],
+                }),
+        );
+        decisions.sort_by(|a, b| b.name.cmp(&a.name));
+        decisions
+    }
+}
+
+/// A task's snapshot folders with what the index knows of them (see [`Listing`]).
+pub async fn listing(store: &TaskStore, history: &History, task: &str) -> Result<Listing, String> {
     let names = store.snapshots().map_err(|e| e.to_string())?;
     let index = history
         .snapshot_index(task)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(names
-        .into_iter()
-        .map(|name| {
-            let entry = index.get(&name.to_string());
-            Candidate {
-                completeness: entry
-                    .map(|e| e.completeness)
-                    .unwrap_or(Completeness::Complete),
-                pinned: entry.map(|e| e.pinned).unwrap_or(false),
-                name,
-            }
-        })
-        .collect())
+    let mut out = Listing::default();
+    for name in names {
+        let entry = index.get(&name.to_string());
+        let candidate = Candidate {
+            completeness: entry
+                .map(|e| e.completeness)
+                .unwrap_or(Completeness::Complete),
+            pinned: entry.map(|e| e.pinned).unwrap_or(false),
+            name,
+        };
+        if entry.is_some_and(|e| e.owned) {
+            out.owned.push(candidate);
+        } else {
+            out.foreign.push(candidate);
+        }
+    }
+    Ok(out)
+}
+
+/// A task's snapshots that retention manages (oldest first): see [`Listing::owned`].
+pub async fn candidates(
+    store: &TaskStore,
+    history: &History,
+    task: &str,
+) -> Result<Vec<Candidate>, String> {
+    Ok(listing(store, history, task).await?.owned)
+}
+
+/// Adopts the snapshot-named folders of `task` that Mnemosynce did not make (SPEC §3: the original
+/// Mnemosynce's `YYYY-MM-DD` folders): from now on retention may prune them. Returns the adopted
+/// names, oldest first; each adoption is logged.
+pub async fn adopt(
+    config: &Config,
+    history: &History,
+    tz: Tz,
+    task: &Task,
+) -> Result<Vec<SnapshotName>, String> {
+    let store = TaskStore::new(&config.dir_backup_local, &task.name);
+    let foreign = listing(&store, history, &task.name).await?.foreign;
+    let now = Utc::now();
+    let mut adopted = Vec::new();
+    for c in foreign {
+        history
+            .adopt_snapshot(
+                &task.name,
+                &c.name.to_string(),
+                local_to_utc(tz, &c.name),
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(task = %task.name, snapshot = %c.name, "adopted: retention manages this folder from now on");
+        adopted.push(c.name);
+    }
+    Ok(adopted)
 }
 
 /// Lists a task's snapshots, newest first (for `mnemosynce snapshots` and the web app).
@@ -1175,18 +1290,23 @@ pub async fn list_snapshots(
     task: &Task,
 ) -> Result<Vec<crate::model::snapshot::SnapshotInfo>, String> {
     let store = TaskStore::new(&config.dir_backup_local, &task.name);
-    Ok(candidates(&store, history, &task.name)
-        .await?
+    let listing = listing(&store, history, &task.name).await?;
+    let mut out: Vec<_> = listing
+        .owned
         .into_iter()
-        .rev()
-        .map(|c| crate::model::snapshot::SnapshotInfo {
+        .map(|c| (c, true))
+        .chain(listing.foreign.into_iter().map(|c| (c, false)))
+        .map(|(c, managed)| crate::model::snapshot::SnapshotInfo {
             task: task.name.clone(),
             time: local_to_utc(tz, &c.name).with_timezone(&tz).to_rfc3339(),
             status: c.completeness,
             pinned: c.pinned,
+            managed,
             name: c.name,
         })
-        .collect())
+        .collect();
+    out.sort_by(|a, b| b.name.cmp(&a.name));
+    Ok(out)
 }
 
 /// Plans retention for a task without changing anything (for `mnemosynce plan` and the web app).
@@ -1197,11 +1317,6 @@ pub async fn plan_task(
     task: &Task,
 ) -> Result<Vec<crate::model::retention::Decision>, String> {
     let store = TaskStore::new(&config.dir_backup_local, &task.name);
-    let candidates = candidates(&store, history, &task.name).await?;
-    Ok(retention::plan(
-        &candidates,
-        &config.policy_for(task),
-        tz,
-        None,
-    ))
+    let listing = listing(&store, history, &task.name).await?;
+    Ok(listing.plan(&config.policy_for(task), tz, None))
 }

@@ -345,6 +345,23 @@ impl TaskStore {
         out
     }
 
+    /// The names in the task folder that are none of Mnemosynce's (not snapshot-named, not its
+    /// working folders or `latest`), sorted, for the retention step to report. They are never
+    /// touched.
+    pub fn unexpected_entries(&self) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| !is_managed_name(n) && n != ".latest.tmp")
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// True when `path` (a source folder or snapshot) is missing or has no entries.
     pub fn is_empty_dir(path: &Path) -> bool {
         match fs::read_dir(path) {

@@ -90,6 +90,20 @@ impl Fixture {
         self.store.join("Photos")
     }
 
+    /// `mnemosynce adopt Photos`: hands the task's snapshot folders Mnemosynce did not make to
+    /// retention.
+    async fn adopt(&self) -> Vec<String> {
+        let checked = config::check_str(&self.yaml(false));
+        let cfg = checked.config.clone().unwrap();
+        let history = History::open(&self.data.database()).await.unwrap();
+        run::adopt(&cfg, &history, chrono_tz::UTC, &cfg.tasks[0])
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.to_string())
+            .collect()
+    }
+
     fn snapshots(&self) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(self.task_dir())
             .unwrap()
@@ -346,7 +360,7 @@ async fn without_a_mirror_the_step_is_not_configured_and_the_run_succeeds() {
 }
 
 #[tokio::test]
-async fn retention_prunes_only_snapshot_folders_and_never_the_newest() {
+async fn retention_prunes_only_adopted_snapshot_folders_and_never_the_newest() {
     let f = Fixture::new();
     f.write("a.jpg", b"a");
     fs::create_dir_all(f.task_dir()).unwrap();
@@ -359,6 +373,7 @@ async fn retention_prunes_only_snapshot_folders_and_never_the_newest() {
     let mut f = f;
     f.extra_yaml =
         "    retention: {keep_last: 1, daily: 2, weekly: 0, monthly: 0, yearly: 0}\n".into();
+    f.adopt().await;
     let (r, _) = f.run(false).await;
     assert_eq!(r.status, Status::Success, "{r:?}");
     let snaps = f.snapshots();
@@ -372,6 +387,61 @@ async fn retention_prunes_only_snapshot_folders_and_never_the_newest() {
         .read_dir()
         .map(|mut d| d.next().is_none())
         .unwrap_or(true));
+}
+
+#[tokio::test]
+async fn date_named_folders_mnemosynce_did_not_make_are_never_pruned_until_adopted() {
+    // dir_backup_local: /mnt/nas with a task `Photos`, where /mnt/nas/Photos/2019-07-14/ is the
+    // owner's own folder of photos (issue 17).
+    let mut f = Fixture::new();
+    f.write("a.jpg", b"a");
+    fs::create_dir_all(f.task_dir().join("2019-07-14")).unwrap();
+    fs::write(f.task_dir().join("2019-07-14/beach.jpg"), b"the only copy").unwrap();
+    fs::create_dir_all(f.task_dir().join("2019-07-15_120000")).unwrap();
+    f.extra_yaml =
+        "    retention: {keep_last: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0}\n"
+            .into();
+    let (r, _) = f.run(true).await;
+    next_second().await;
+    let (r2, _) = f.run(true).await;
+    for r in [&r, &r2] {
+        let (status, msg) = step(r, StepKind::Retention);
+        assert_eq!(status, Status::Warning, "{msg}");
+        assert!(
+            msg.contains("2019-07-14") && msg.contains("2019-07-15_120000"),
+            "{msg}"
+        );
+        assert!(msg.contains("mnemosynce adopt Photos"), "{msg}");
+    }
+    // Two runs with keep_last 1: the first run's snapshot went, the owner's folders did not.
+    assert_eq!(
+        fs::read(f.task_dir().join("2019-07-14/beach.jpg")).unwrap(),
+        b"the only copy"
+    );
+    assert!(f.task_dir().join("2019-07-15_120000").is_dir());
+    assert_eq!(f.snapshots().len(), 3, "{:?}", f.snapshots());
+    // The mirror has them too, and its --delete does not remove an unadopted date folder there.
+    fs::create_dir_all(f.mirror.join("Photos/2018-01-01")).unwrap();
+    fs::write(f.mirror.join("Photos/2018-01-01/x.jpg"), b"x").unwrap();
+    next_second().await;
+    let (r3, _) = f.run(true).await;
+    assert_eq!(step(&r3, StepKind::Mirror).0, Status::Success, "{r3:?}");
+    assert!(f.mirror.join("Photos/2018-01-01/x.jpg").exists());
+    assert!(f.mirror.join("Photos/2019-07-14/beach.jpg").exists());
+
+    // Once adopted, retention manages them like its own; the mirror follows.
+    f.adopt().await;
+    next_second().await;
+    let (r4, _) = f.run(true).await;
+    assert_eq!(step(&r4, StepKind::Retention).0, Status::Success, "{r4:?}");
+    assert!(!f.task_dir().join("2019-07-14").exists());
+    assert!(!f.task_dir().join("2019-07-15_120000").exists());
+    assert_eq!(f.snapshots().len(), 1, "{:?}", f.snapshots());
+    assert!(!f.mirror.join("Photos/2019-07-14").exists());
+    assert!(
+        f.mirror.join("Photos/2018-01-01/x.jpg").exists(),
+        "never adopted"
+    );
 }
 
 #[tokio::test]

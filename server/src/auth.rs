@@ -11,8 +11,11 @@
 //!   `HttpOnly`, `SameSite=Strict`, `Secure` when served over HTTPS (or behind a trusted proxy); the id
 //!   is rotated at sign-in; a session expires after [`IDLE_EXPIRY`] without activity; sign-out is a
 //!   POST.
-//! - Sign-in and setup attempts are throttled per client address: after [`MAX_FAILURES`] failures
-//!   within [`FAILURE_WINDOW`] the answer is `429 Too Many Requests` with `Retry-After`.
+//! - Sign-in and setup attempts are throttled per client address, counted *before* the password is
+//!   checked: after [`MAX_FAILURES`] attempts within [`FAILURE_WINDOW`] (a success clears them) the
+//!   answer is `429 Too Many Requests` with `Retry-After`. At most [`CONCURRENT_CHECKS`] password
+//!   checks run at once, from all clients together (a semaphore; `429` when full), so a burst of
+//!   parallel requests neither multiplies the guesses nor argon2's 19 MiB per check.
 //!
 //! The forms are plain HTML posts to `/auth/login`, `/auth/setup` and `/auth/logout`, so signing in
 //! works before (and without) the WASM. Errors come back as a fixed code in the query string
@@ -47,9 +50,12 @@ pub const SESSIONS_TABLE: &str = "sessions";
 pub const SESSION_SEEN: &str = "seen";
 /// A session ends after this long without a request.
 pub const IDLE_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Failed sign-ins allowed per client address within [`FAILURE_WINDOW`].
+/// Sign-in attempts allowed per client address within [`FAILURE_WINDOW`] (a success clears them).
 pub const MAX_FAILURES: usize = 5;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Password checks running at once, whoever asks: each holds argon2id's 19 MiB for ~0.1 s, so a
+/// burst costs at most this many blocks; a request beyond them is answered `429` at once.
+pub const CONCURRENT_CHECKS: usize = 2;
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -171,39 +177,35 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Failed attempts per client address.
+/// Sign-in attempts per client address, counted before the password is checked, so a burst of
+/// parallel guesses cannot all pass the gate while the first checks are still running.
 #[derive(Debug, Default)]
 pub struct Throttle {
-    failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    attempts: Mutex<HashMap<IpAddr, Vec<Instant>>>,
 }
 
 impl Throttle {
-    /// `Some(wait)` when this client must wait before trying again.
-    pub fn blocked(&self, client: IpAddr) -> Option<Duration> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Counts one attempt of `client`, or `Err(wait)` when it has used its [`MAX_FAILURES`] for
+    /// this window. A successful sign-in clears the count ([`Throttle::clear`]).
+    pub fn attempt(&self, client: IpAddr) -> Result<(), Duration> {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
+        // Bounded: a flood from many addresses cannot grow the map without end.
+        if map.len() > 10_000 {
+            map.retain(|_, v| v.iter().any(|t| now.duration_since(*t) < FAILURE_WINDOW));
+        }
         let list = map.entry(client).or_default();
         list.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
         if list.len() >= MAX_FAILURES {
             let oldest = list.iter().min().copied().unwrap_or(now);
-            Some(FAILURE_WINDOW.saturating_sub(now.duration_since(oldest)))
-        } else {
-            None
+            return Err(FAILURE_WINDOW.saturating_sub(now.duration_since(oldest)));
         }
-    }
-
-    pub fn failed(&self, client: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded: a flood from many addresses cannot grow the map without end.
-        if map.len() > 10_000 {
-            let now = Instant::now();
-            map.retain(|_, v| v.iter().any(|t| now.duration_since(*t) < FAILURE_WINDOW));
-        }
-        map.entry(client).or_default().push(Instant::now());
+        list.push(now);
+        Ok(())
     }
 
     pub fn clear(&self, client: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(&client);
     }
 }
@@ -214,6 +216,8 @@ pub struct Auth {
     pub history: History,
     pub data: DataDir,
     pub throttle: Throttle,
+    /// Bounds the password checks running at once ([`CONCURRENT_CHECKS`]).
+    pub checks: tokio::sync::Semaphore,
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` / `X-Forwarded-Host` (behind a reverse proxy).
     pub trust_proxy: bool,
 }
@@ -230,6 +234,7 @@ impl Auth {
             history,
             data,
             throttle: Throttle::default(),
+            checks: tokio::sync::Semaphore::new(CONCURRENT_CHECKS),
             trust_proxy,
         };
         if has_password(&auth.history).await? {
@@ -375,7 +380,12 @@ pub async fn login(
     let auth = &state.auth;
     let client = auth.client_ip(peer, &headers);
     let next = safe_next(form.next.as_deref());
-    if let Some(wait) = auth.throttle.blocked(client) {
+    // A slot first (a busy server turns a request away without counting it), then the attempt is
+    // counted, then the password is checked.
+    let Ok(_slot) = auth.checks.try_acquire() else {
+        return too_many(Duration::from_secs(1));
+    };
+    if let Err(wait) = auth.throttle.attempt(client) {
         return too_many(wait);
     }
     let hash = match auth.history.setting(PASSWORD_KEY).await {
@@ -384,7 +394,6 @@ pub async fn login(
         Err(e) => return server_error(e),
     };
     if !verify_password(&form.password, &hash).await {
-        auth.throttle.failed(client);
         tracing::warn!(%client, "sign-in failed: wrong password");
         return Redirect::to(&with_next("/login?error=wrong", &next)).into_response();
     }
@@ -433,11 +442,13 @@ pub async fn setup(
         Ok(false) => {}
         Err(e) => return server_error(e),
     }
-    if let Some(wait) = auth.throttle.blocked(client) {
+    let Ok(_slot) = auth.checks.try_acquire() else {
+        return too_many(Duration::from_secs(1));
+    };
+    if let Err(wait) = auth.throttle.attempt(client) {
         return too_many(wait);
     }
     if !auth.setup_code_matches(&form.code) {
-        auth.throttle.failed(client);
         tracing::warn!(%client, "setup: wrong setup code");
         return Redirect::to("/setup?error=code").into_response();
     }
@@ -493,21 +504,20 @@ mod tests {
     }
 
     #[test]
-    fn five_failures_a_minute_then_wait() {
+    fn five_attempts_a_minute_then_wait() {
         let t = Throttle::default();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..MAX_FAILURES {
-            assert!(t.blocked(ip).is_none());
-            t.failed(ip);
+            assert!(t.attempt(ip).is_ok());
         }
-        let wait = t.blocked(ip).expect("blocked after five failures");
+        let wait = t.attempt(ip).expect_err("blocked after five attempts");
         assert!(wait <= FAILURE_WINDOW && wait > Duration::from_secs(50));
         assert!(
-            t.blocked("192.0.2.2".parse().unwrap()).is_none(),
+            t.attempt("192.0.2.2".parse().unwrap()).is_ok(),
             "per address"
         );
         t.clear(ip);
-        assert!(t.blocked(ip).is_none());
+        assert!(t.attempt(ip).is_ok());
     }
 
     #[tokio::test]

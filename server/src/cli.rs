@@ -46,6 +46,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// List the snapshots.
     Snapshots(SnapshotsArgs),
+    /// Hand a task's snapshot-named folders that Mnemosynce did not make (e.g. the original
+    /// Mnemosynce's YYYY-MM-DD folders) to retention, which may then prune them. Check them first:
+    /// a folder named by date may be your own data.
+    Adopt(AdoptArgs),
     /// Manage the app's SSH keys (in <data>/ssh/).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -117,11 +121,17 @@ pub struct PlanArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct AdoptArgs {
+    /// The task whose folders to adopt.
+    pub task: String,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct SnapshotsArgs {
     /// Only this task.
     #[arg(long, value_name = "NAME")]
     pub task: Option<String>,
-    /// Print one JSON array: {task, name, time, status, pinned} per snapshot.
+    /// Print one JSON array: {task, name, time, status, pinned, managed} per snapshot.
     #[arg(long)]
     pub json: bool,
 }
@@ -183,6 +193,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Check => crate::commands::check(&cli),
         Command::Plan(args) => crate::commands::plan(&cli, args).await,
         Command::Snapshots(args) => crate::commands::snapshots(&cli, args).await,
+        Command::Adopt(args) => crate::commands::adopt(&cli, args).await,
         Command::Keys(cmd) => crate::commands::keys(&cli, cmd),
         Command::TestConnection(args) => crate::commands::test_connection(&cli, args).await,
         Command::TestEmail(args) => crate::commands::test_email(&cli, args).await,

@@ -5,7 +5,8 @@
 //! with `--json`.
 
 use crate::cli::{
-    Cli, KeysCommand, PlanArgs, RunArgs, SnapshotsArgs, TestConnectionArgs, TestEmailArgs,
+    AdoptArgs, Cli, KeysCommand, PlanArgs, RunArgs, SnapshotsArgs, TestConnectionArgs,
+    TestEmailArgs,
 };
 use engine::config::{self, Checked};
 use engine::data_dir::DataDir;
@@ -401,15 +402,53 @@ pub async fn snapshots(cli: &Cli, args: &SnapshotsArgs) -> ExitCode {
                 engine::model::snapshot::Completeness::Partial => "partial",
             };
             println!(
-                "{:<20} {:<18} {:<26} {status}{}",
+                "{:<20} {:<18} {:<26} {status}{}{}",
                 s.task,
                 s.name.to_string(),
                 s.time,
-                if s.pinned { " pinned" } else { "" }
+                if s.pinned { " pinned" } else { "" },
+                if s.managed { "" } else { " not-adopted" }
             );
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `mnemosynce adopt TASK`
+pub async fn adopt(cli: &Cli, args: &AdoptArgs) -> ExitCode {
+    let (config, tz, history) = match read_side(cli, Some(&args.task)).await {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let Some(task) = config.task(&args.task) else {
+        eprintln!("error: no task is called {:?}", args.task);
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    match run::adopt(&config, &history, tz, task).await {
+        Ok(names) if names.is_empty() => {
+            println!(
+                "{}: nothing to adopt (every snapshot folder is already Mnemosynce's)",
+                task.name
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(names) => {
+            for n in &names {
+                println!("adopted {} {n}", task.name);
+            }
+            println!(
+                "{}: {} folder(s) adopted; retention manages them from the next run (see `mnemosynce plan --task {}`)",
+                task.name,
+                names.len(),
+                task.name
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", task.name);
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 /// `mnemosynce keys ...`

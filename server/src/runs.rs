@@ -63,6 +63,22 @@ impl RunManager {
         }
     }
 
+    /// Waits until no run is active, at most `limit`; true when none is. A cancelled run is idle
+    /// once its children are stopped and its end (status *cancelled*) is in the history, so the
+    /// server may exit then without the next start finding the run "interrupted".
+    pub async fn wait_idle(&self, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if self.lock().is_none() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     async fn start_run(&self, trigger: Trigger, tasks: Vec<String>) -> Result<i64, String> {
         let cancel = CancellationToken::new();
         {
@@ -121,6 +137,7 @@ impl RunManager {
             })
         };
         let (data, history) = (self.data.clone(), self.history.clone());
+        let stopped = cancel.clone();
         tokio::spawn(async move {
             let options = RunOptions {
                 trigger,
@@ -129,8 +146,14 @@ impl RunManager {
             };
             match run::run(&data, &history, &config, tz, options, sink, cancel).await {
                 Ok(report) => {
-                    // Measured before the next web run may start, so that run cannot change them meanwhile.
-                    for task in &report.tasks {
+                    // Measured before the next web run may start, so that run cannot change them
+                    // meanwhile; not when the server is stopping (a big store takes a while).
+                    let measured = if stopped.is_cancelled() {
+                        &[][..]
+                    } else {
+                        &report.tasks[..]
+                    };
+                    for task in measured {
                         engine::overview::record_task_size(
                             &history,
                             &config.dir_backup_local,

@@ -167,14 +167,31 @@ async fn serve_app(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        runs.cancel_all();
-        shutdown.cancel();
+    .with_graceful_shutdown({
+        let runs = runs.clone();
+        async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            runs.cancel_all();
+            shutdown.cancel();
+        }
     })
     .await
-    .map_err(ServeError::Serve)
+    .map_err(ServeError::Serve)?;
+    finish_runs(&runs).await;
+    Ok(())
+}
+
+/// After a stop signal: lets the cancelled run stop its children and record itself as *cancelled*
+/// (its `.incomplete/` kept for the next run) before the process exits, within the 10 s a service
+/// manager usually grants.
+async fn finish_runs(runs: &crate::runs::RunManager) {
+    runs.cancel_all();
+    if !runs.wait_idle(std::time::Duration::from_secs(8)).await {
+        tracing::warn!(
+            "the cancelled run did not finish within 8 s; the next start records it as interrupted"
+        );
+    }
 }
 
 /// HTTPS with rustls (ring), the same router.
@@ -205,10 +222,11 @@ async fn serve_tls(
     tracing::debug!(bytes = released, "start-up pages given back");
     let handle = axum_server::Handle::new();
     let on_signal = handle.clone();
+    let stopping = runs.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down");
-        runs.cancel_all();
+        stopping.cancel_all();
         shutdown.cancel();
         on_signal.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
     });
@@ -216,7 +234,9 @@ async fn serve_tls(
         .handle(handle)
         .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
-        .map_err(ServeError::Serve)
+        .map_err(ServeError::Serve)?;
+    finish_runs(&runs).await;
+    Ok(())
 }
 
 /// The folder of the built site: `--site`, else the configured one (`target/site`) if it exists

@@ -795,6 +795,24 @@ fn snapshots_and_plan_print_json_and_filter_by_task() {
     let docs = r.json();
     assert_eq!(docs.len(), 2, "{r:?}");
     assert!(docs.iter().all(|s| s["task"] == "Docs"), "{r:?}");
+    // Folders Mnemosynce did not make are listed, but not as its own, and plan keeps them until
+    // they are adopted.
+    assert!(docs.iter().all(|s| s["managed"] == false), "{r:?}");
+    assert!(list
+        .iter()
+        .filter(|s| s["task"] == "Photos")
+        .all(|s| s["managed"] == true));
+    let r = f.mnemosynce(&["plan", "--task", "Docs", "--json"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    for p in r.json() {
+        assert_eq!(p["keep"], true, "{p}");
+        assert_eq!(p["reasons"], serde_json::json!(["not adopted"]), "{p}");
+    }
+    let r = f.mnemosynce(&["adopt", "Docs"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stdout.contains("2 folder(s) adopted"), "{r:?}");
+    let r = f.mnemosynce(&["adopt", "Docs"]);
+    assert!(r.stdout.contains("nothing to adopt"), "{r:?}");
 
     let r = f.mnemosynce(&["plan", "--json"]);
     assert_eq!(r.code(), 0, "{r:?}");
@@ -1187,6 +1205,73 @@ impl Drop for Smtpd {
         }
         let _ = self.child.wait();
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_a_run_records_it_cancelled_and_keeps_the_transfer() {
+    use std::os::unix::process::CommandExt;
+    let f = Fixture::new();
+    f.write_config_text(&f.yaml(
+        &f.store,
+        &[(
+            "Photos",
+            &f.source,
+            "    bwlimit_kbps: 300\n    engine: rsync\n",
+        )],
+    ));
+    f.write("big.bin", &vec![7u8; 3_000_000]);
+    // Its own process group, signalled as a whole: what Ctrl-C in a terminal does.
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(&f.data)
+        .arg("run")
+        .current_dir(&f.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fs::read_dir(f.task_dir().join(".incomplete"))
+        .map(|d| d.count() > 0)
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "the transfer never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let pgid = child.id() as i32;
+    // SAFETY: kill(2) on our own child's process group.
+    unsafe {
+        libc::kill(-pgid, libc::SIGINT);
+    }
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "still running 10 s after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let history = History::open(&f.data.join("mnemosynce.db")).await.unwrap();
+    let runs = history
+        .runs(&RunFilter {
+            limit: 10,
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, Status::Cancelled, "{runs:?}");
+    assert!(f.task_dir().join(".incomplete").is_dir());
+    let store = f.store.display().to_string();
+    let rsync_left = fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(&store));
+    assert!(!rsync_left, "rsync outlived mnemosynce run");
 }
 
 #[test]

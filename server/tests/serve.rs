@@ -152,6 +152,13 @@ impl Server {
         self.request("POST", path, &headers, body)
     }
 
+    /// A form POST from this site's own pages with extra header lines.
+    fn post_form_with(&self, path: &str, body: &str, extra: &[String]) -> Reply {
+        let mut headers = vec![format!("Origin: {}", self.origin())];
+        headers.extend(extra.iter().cloned());
+        self.request("POST", path, &headers, body)
+    }
+
     /// Signs in with [`PASSWORD`]; returns the session cookie.
     fn sign_in(&self) -> String {
         let r = self.post_form("/auth/login", &format!("password={}", form(PASSWORD)), None);
@@ -319,6 +326,94 @@ async fn sigterm_stops_the_server_even_with_an_open_feed() {
         .await
         .unwrap();
     assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
+}
+
+/// Pids of processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmd) = fs::read(entry.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmd).contains(needle) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_run_records_it_cancelled_keeps_the_transfer_and_stops_rsync() {
+    use engine::model::events::{RunEvent, StepKind};
+    let mut server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(&source).unwrap();
+    fs::create_dir_all(&store).unwrap();
+    // 3 MB at 300 KiB/s: a transfer of about ten seconds, stopped in the middle.
+    fs::write(source.join("big.bin"), vec![7u8; 3_000_000]).unwrap();
+    write_config(
+        server.data.path(),
+        &source,
+        &store,
+        "    bwlimit_kbps: 300\n    engine: rsync\n",
+    );
+    let cookie = server.sign_in();
+    let mut ws = server.feed(&cookie).await;
+    let _hello = next_message(&mut ws).await;
+    let r = server.post_form("/runs/start", "", Some(&cookie));
+    assert_eq!(r.status, 303, "{r:?}");
+    let run_id: i64 = r
+        .header("location")
+        .and_then(|l| l.strip_prefix("/runs/"))
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("{r:?}"));
+    events_until(&mut ws, |e| {
+        matches!(
+            e,
+            RunEvent::StepStarted {
+                step: StepKind::Backup,
+                ..
+            }
+        )
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let store_text = store.display().to_string();
+    assert!(
+        !processes_mentioning(&store_text).is_empty(),
+        "rsync is not running"
+    );
+
+    let data = server.data.path().to_path_buf();
+    let took = tokio::task::spawn_blocking(move || {
+        let took = server.terminate();
+        (took, server)
+    })
+    .await
+    .unwrap();
+    assert!(
+        took.0 < Duration::from_secs(10),
+        "shutdown took {:?}",
+        took.0
+    );
+    assert!(
+        processes_mentioning(&store_text).is_empty(),
+        "rsync outlived the server"
+    );
+    let history = engine::history::History::open(&data.join("mnemosynce.db"))
+        .await
+        .unwrap();
+    let run = history.run(run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, engine::model::Status::Cancelled, "{run:?}");
+    assert!(run.finished_at.is_some(), "{run:?}");
+    assert!(
+        store.join("Photos/.incomplete").is_dir(),
+        "nothing kept to resume"
+    );
+    drop(took);
 }
 
 #[test]
@@ -498,6 +593,83 @@ fn a_sign_in_gives_back_the_memory_its_password_hash_took() {
     assert!(
         after < before + 8 * 1024,
         "anonymous RSS grew from {before} kB to {after} kB over two sign-ins"
+    );
+}
+
+/// The server's peak resident memory so far (kB), from /proc.
+fn vm_hwm_kb(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Sends `n` wrong-password sign-ins at once, each from the address `from(i)` (the server trusts
+/// `X-Forwarded-For`); returns each reply's status and location.
+fn parallel_guesses(
+    server: &Server,
+    n: usize,
+    from: impl Fn(usize) -> String,
+) -> Vec<(u16, String)> {
+    let barrier = std::sync::Barrier::new(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, addr) = (&barrier, from(i));
+                scope.spawn(move || {
+                    barrier.wait();
+                    let r = server.post_form_with(
+                        "/auth/login",
+                        "password=a+wrong+guess",
+                        &[format!("X-Forwarded-For: {addr}")],
+                    );
+                    (r.status, r.header("location").unwrap_or("").to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn a_burst_of_parallel_guesses_is_counted_before_checking_and_memory_stays_flat() {
+    let server = Server::start_full(&[], &["--trust-proxy"], Some(PASSWORD));
+    server.request("GET", "/healthz", &[], "");
+    std::thread::sleep(Duration::from_millis(300));
+    let before = vm_hwm_kb(server.child.id());
+
+    // 40 guesses at once from one address: no more than five are ever checked.
+    let replies = parallel_guesses(&server, 40, |_| "192.0.2.7".to_string());
+    let checked = replies
+        .iter()
+        .filter(|(_, l)| l.starts_with("/login?error=wrong"))
+        .count();
+    assert!(checked <= 5, "{checked} guesses were checked: {replies:?}");
+    assert!(
+        replies
+            .iter()
+            .all(|(s, l)| *s == 429 || l.starts_with("/login?error=wrong")),
+        "{replies:?}"
+    );
+    // Its five are used up: even the right password waits now.
+    let r = server.post_form_with(
+        "/auth/login",
+        &format!("password={}", form(PASSWORD)),
+        &["X-Forwarded-For: 192.0.2.7".to_string()],
+    );
+    assert_eq!(r.status, 429, "{r:?}");
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+
+    // 60 addresses at once: the checks that run are bounded, so memory stays flat (argon2id
+    // takes 19 MiB per check: unbounded, this burst would take over a gigabyte).
+    let replies = parallel_guesses(&server, 60, |i| format!("198.51.100.{i}"));
+    assert!(replies.iter().any(|(s, _)| *s == 429), "{replies:?}");
+    let after = vm_hwm_kb(server.child.id());
+    assert!(
+        after < before + 100 * 1024,
+        "peak memory grew from {before} kB to {after} kB in a burst of sign-ins"
     );
 }
 

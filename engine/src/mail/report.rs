@@ -31,7 +31,7 @@ use crate::model::events::StepKind;
 use crate::model::report::ReportStatus;
 use crate::model::units::{human_bytes, human_count, human_duration};
 use crate::model::Status;
-use crate::run::{candidates, local_to_utc, RunReport, StepReport, TaskReport};
+use crate::run::{listing, local_to_utc, RunReport, StepReport, TaskReport};
 use crate::store::TaskStore;
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -253,11 +253,12 @@ pub async fn summarize(
     let mut last_good = std::collections::HashMap::new();
     for task in &config.tasks {
         let store = TaskStore::new(&config.dir_backup_local, &task.name);
-        let newest = candidates(&store, history, &task.name)
+        let newest = listing(&store, history, &task.name)
             .await
             .ok()
-            .and_then(|c| {
-                c.into_iter()
+            .and_then(|l| {
+                l.all()
+                    .into_iter()
                     .rev()
                     .find(|c| c.completeness == crate::model::snapshot::Completeness::Complete)
             })

@@ -7,7 +7,7 @@ use super::snapshot::SnapshotName;
 
 /// Why a snapshot is kept. Shown in the UI and printed by `mnemosynce plan` as
 /// `last`, `within`, `hourly 2026-11-26 02`, `daily 2026-11-26`, `weekly 2026-W48`,
-/// `monthly 2026-11`, `yearly 2026`, `pinned`, `newest`.
+/// `monthly 2026-11`, `yearly 2026`, `pinned`, `newest`, `current`, `not adopted`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KeepReason {
     /// One of the `keep_last` newest.
@@ -26,6 +26,10 @@ pub enum KeepReason {
     Newest,
     /// The snapshot the current run has just made is never pruned by that run.
     Current,
+    /// A snapshot-named folder Mnemosynce did not make and the owner has not adopted (e.g. a
+    /// `YYYY-MM-DD` folder, which may be the owner's own data): never pruned, never counted in a
+    /// tier. `mnemosynce adopt TASK` hands such folders to retention.
+    NotAdopted,
 }
 
 impl fmt::Display for KeepReason {
@@ -41,6 +45,7 @@ impl fmt::Display for KeepReason {
             KeepReason::Pinned => f.write_str("pinned"),
             KeepReason::Newest => f.write_str("newest"),
             KeepReason::Current => f.write_str("current"),
+            KeepReason::NotAdopted => f.write_str("not adopted"),
         }
     }
 }

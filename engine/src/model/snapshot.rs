@@ -3,6 +3,9 @@
 //! A snapshot is a plain folder in `<root>/<task>/` named `YYYY-MM-DD_HHMMSS` (local time in the
 //! configured timezone, so names sort by time). Folders named `YYYY-MM-DD`, written by the original
 //! Mnemosynce, are snapshots taken at 00:00 of that day. Nothing else is a snapshot.
+//!
+//! A name alone proves nothing: a folder is Mnemosynce's to delete only when the history says a run
+//! made it or the owner adopted it (`SnapshotInfo::managed`, `engine::run::listing`).
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
@@ -134,6 +137,10 @@ pub struct SnapshotInfo {
     pub time: String,
     pub status: Completeness,
     pub pinned: bool,
+    /// Mnemosynce made it or the owner adopted it, so retention may prune it. False for a
+    /// snapshot-named folder found in the task folder (e.g. the original Mnemosynce's `YYYY-MM-DD`
+    /// folders, or the owner's own): never deleted until adopted with `mnemosynce adopt TASK`.
+    pub managed: bool,
 }
 
 #[cfg(test)]
