@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/schedule") view=islands::ScheduleRoute/>
                     <Route path=path!("/settings/email") view=islands::EmailRoute/>
                     <Route path=path!("/settings/retention") view=islands::RetentionRoute/>
+                    <Route path=path!("/settings/password") view=pages::ChangePassword/>
                     <Route path=path!("/welcome") view=islands::WizardRoute ssr=SsrMode::Async/>
                 </Routes>
             </main>

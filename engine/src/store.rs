@@ -133,10 +133,14 @@ impl TaskStore {
         self.dir.join(name.to_string())
     }
 
-    /// Creates the task folder (not the root) if it is missing.
+    /// Creates the task folder (not the root) if it is missing, mode 0755 whatever the process's
+    /// umask (the binary runs with 077 to keep its data directory private; the store stays
+    /// readable for restores with `cp`, like the snapshots in it).
     pub fn ensure_dir(&self) -> Result<(), StoreError> {
+        use std::os::unix::fs::PermissionsExt;
         match fs::create_dir(&self.dir) {
-            Ok(()) => Ok(()),
+            Ok(()) => fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o755))
+                .map_err(io_err("cannot set the mode of", &self.dir)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(StoreError::Io {
                 what: "cannot create the task folder",

@@ -17,8 +17,10 @@
 //!   checks run at once, from all clients together (a semaphore; `429` when full), so a burst of
 //!   parallel requests neither multiplies the guesses nor argon2's 19 MiB per check.
 //!
-//! The forms are plain HTML posts to `/auth/login`, `/auth/setup` and `/auth/logout`, so signing in
-//! works before (and without) the WASM. Errors come back as a fixed code in the query string
+//! The forms are plain HTML posts to `/auth/login`, `/auth/setup`, `/auth/logout` and (signed in)
+//! `/auth/password`, so signing in works before (and without) the WASM. Ending a session (sign-out,
+//! a new password) closes its live feeds at once ([`SessionEnd`]); session ids are stored hashed
+//! (`session_ids.rs`). Errors come back as a fixed code in the query string
 //! (`/login?error=wrong`), never as reflected text.
 
 use crate::serve::AppState;
@@ -310,10 +312,19 @@ pub async fn is_signed_in(session: &Session) -> bool {
     matches!(session.get::<bool>(SESSION_ADMIN).await, Ok(Some(true)))
 }
 
-/// A `next=` target that stays on this site: a path, not `//host` or a URL.
+/// A `next=` target that stays on this site: a path of visible ASCII (browsers drop tabs and
+/// newlines from a URL and read `\\` as `/`, so `/\t/evil.example` would become
+/// `//evil.example`), not `//host` or a URL. Anything else is `/`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && n.bytes().all(|b| b.is_ascii_graphic())
+                && !n.contains('\\')
+                && !n[1..].starts_with(['/', '\\']) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -469,12 +480,81 @@ pub async fn setup(
     Redirect::to("/").into_response()
 }
 
+/// A session that ended, for the feeds that belong to it (see `feed.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// This session signed out.
+    One(tower_sessions::session::Id),
+    /// The password changed: every session ended.
+    All,
+}
+
 /// `POST /auth/logout`
-pub async fn logout(session: Session) -> Response {
+pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
+    let id = session.id();
     if let Err(e) = session.flush().await {
         return server_error(e);
     }
+    if let Some(id) = id {
+        // No feed listening is fine.
+        let _ = state.session_ends.send(SessionEnd::One(id));
+    }
     Redirect::to("/login?signed_out=1").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    password: String,
+    confirm: String,
+}
+
+/// `POST /auth/password`: a new admin password from the web app. The current one is asked (and
+/// throttled like a sign-in); every other session ends with its feeds; this browser stays signed in
+/// under a new session id.
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    session: Session,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let auth = &state.auth;
+    let client = auth.client_ip(peer, &headers);
+    let back =
+        |code: &str| Redirect::to(&format!("/settings/password?error={code}")).into_response();
+    let Ok(_slot) = auth.checks.try_acquire() else {
+        return too_many(Duration::from_secs(1));
+    };
+    if let Err(wait) = auth.throttle.attempt(client) {
+        return too_many(wait);
+    }
+    let hash = match auth.history.setting(PASSWORD_KEY).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return Redirect::to("/setup").into_response(),
+        Err(e) => return server_error(e),
+    };
+    if !verify_password(&form.current, &hash).await {
+        tracing::warn!(%client, "password change refused: wrong current password");
+        return back("wrong");
+    }
+    if form.password.chars().count() < MIN_PASSWORD_CHARS {
+        return back("short");
+    }
+    if form.password != form.confirm {
+        return back("mismatch");
+    }
+    if let Err(e) = set_password(&auth.history, &auth.data, &form.password).await {
+        return server_error(e);
+    }
+    let _ = state.session_ends.send(SessionEnd::All);
+    auth.throttle.clear(client);
+    // set_password ended every session, this one's row too: sign this browser in again.
+    if let Err(e) = sign_in(&session).await {
+        return server_error(e);
+    }
+    tracing::info!(%client, "admin password changed from the web app; every other session ended");
+    Redirect::to("/settings/password?changed=1").into_response()
 }
 
 #[cfg(test)]
@@ -501,6 +581,21 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        // What browsers strip or rewrite must not make another origin out of a path.
+        for hostile in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "/\\/evil.example",
+            "\t//evil.example",
+            " /x",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
     }
 
     #[test]

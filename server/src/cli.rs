@@ -160,6 +160,17 @@ pub struct ServeArgs {
     )]
     pub tls_cert: Option<PathBuf>,
 
+    /// Also answer to this host name or address (repeatable; `*` for any). By default the server
+    /// answers only to its listen address, localhost, the machine's host name and its interface
+    /// addresses: requests naming other hosts get 421 (a guard against DNS rebinding).
+    #[arg(
+        long = "allowed-host",
+        value_name = "NAME",
+        env = "MNEMOSYNCE_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// The private key of --tls-cert (PEM).
     #[arg(
         long,

@@ -9,7 +9,10 @@
 //! worth of memory and never slows a backup.
 //!
 //! Per connection: `Hello` (or `Resumed` plus the missed events, for `?since=N`), then batches of
-//! events at most every [`BATCH_EVERY`], and a `Heartbeat` every [`HEARTBEAT`]. The message types are
+//! events at most every [`BATCH_EVERY`], and a `Heartbeat` every [`HEARTBEAT`]. A feed lives no
+//! longer than its session: sign-out and a new password close it at once (`auth::SessionEnd`), and
+//! every heartbeat re-reads the session from the store (so `mnemosynce passwd` and expiry end it
+//! within [`HEARTBEAT`]). The message types are
 //! [`engine::model::feed`]'s, decoded by the WASM client.
 
 use crate::serve::AppState;
@@ -162,8 +165,29 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<FeedQuery>,
     State(state): State<AppState>,
+    session: tower_sessions::Session,
 ) -> Response {
-    ws.on_upgrade(move |socket| run_feed(socket, peer, query.since, state))
+    let session = session.id();
+    ws.on_upgrade(move |socket| run_feed(socket, peer, query.since, state, session))
+}
+
+/// Whether the session a feed belongs to is still signed in (not signed out, not ended by a new
+/// password, not expired), read from the store itself.
+async fn still_signed_in(state: &AppState, id: Option<tower_sessions::session::Id>) -> bool {
+    use tower_sessions::session_store::SessionStore;
+    let Some(id) = id else {
+        return false;
+    };
+    match state.session_store().load(&id).await {
+        Ok(Some(record)) => {
+            record.expiry_date > tower_sessions::cookie::time::OffsetDateTime::now_utc()
+                && record.data.get(crate::auth::SESSION_ADMIN)
+                    == Some(&serde_json::Value::Bool(true))
+        }
+        Ok(None) => false,
+        // A database hiccup is not a sign-out; the next check decides.
+        Err(_) => true,
+    }
 }
 
 fn hello(seq: u64, state: Option<ActiveRun>) -> FeedMessage {
@@ -175,8 +199,15 @@ fn hello(seq: u64, state: Option<ActiveRun>) -> FeedMessage {
     }
 }
 
-async fn run_feed(socket: WebSocket, peer: SocketAddr, since: Option<u64>, state: AppState) {
+async fn run_feed(
+    socket: WebSocket,
+    peer: SocketAddr,
+    since: Option<u64>,
+    state: AppState,
+    session: Option<tower_sessions::session::Id>,
+) {
     tracing::info!(%peer, ?since, "feed connected");
+    let mut ends = state.session_ends.subscribe();
     let (mut tx, mut rx_ws) = socket.split();
     let hub = state.feed.clone();
     let (mut rx, start) = hub.subscribe(since);
@@ -246,9 +277,26 @@ async fn run_feed(socket: WebSocket, peer: SocketAddr, since: Option<u64>, state
                 }
             }
             _ = heartbeat.tick() => {
+                // Also catches a session ended by another process (`mnemosynce passwd`) or expired.
+                if !still_signed_in(&state, session).await {
+                    close(&mut tx, "session ended").await;
+                    break "session ended";
+                }
                 let beat = FeedMessage::Heartbeat { server_time: Utc::now(), seq: sent };
                 if send(&mut tx, &beat).await.is_err() {
                     break "send failed or too slow";
+                }
+            }
+            end = ends.recv() => {
+                let ended = match end {
+                    Ok(crate::auth::SessionEnd::All) => true,
+                    Ok(crate::auth::SessionEnd::One(id)) => Some(id) == session,
+                    Err(broadcast::error::RecvError::Lagged(_)) => !still_signed_in(&state, session).await,
+                    Err(broadcast::error::RecvError::Closed) => false,
+                };
+                if ended {
+                    close(&mut tx, "signed out").await;
+                    break "session ended";
                 }
             }
             incoming = rx_ws.next() => match incoming {
@@ -262,6 +310,19 @@ async fn run_feed(socket: WebSocket, peer: SocketAddr, since: Option<u64>, state
         }
     };
     tracing::info!(%peer, reason, "feed disconnected");
+}
+
+/// Closes the socket because its session ended (code 4401, so the page knows to sign in again).
+async fn close<S>(tx: &mut S, why: &'static str)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let frame = axum::extract::ws::CloseFrame {
+        code: 4401,
+        reason: why.into(),
+    };
+    let _ =
+        tokio::time::timeout(Duration::from_secs(1), tx.send(Message::Close(Some(frame)))).await;
 }
 
 /// Sends one message; fails when the socket is closed or accepts nothing for [`SEND_TIMEOUT`].

@@ -11,12 +11,14 @@ mod auth;
 mod cli;
 mod commands;
 mod feed;
+mod hosts;
 mod logging;
 mod memory;
 mod runs;
 mod scheduler;
 mod security;
 mod serve;
+mod session_ids;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -32,8 +34,18 @@ fn main() -> ExitCode {
         );
     }
     memory::keep_big_buffers_out_of_the_heap();
+    // What this process creates is its owner's alone: the data directory's database, logs, keys
+    // and secrets (SPEC §11). The snapshot store keeps its modes: rsync and the native snapshotter
+    // copy each file's mode, and task folders are made 0755 explicitly (engine::store).
+    // SAFETY: umask only sets the process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = cli::Cli::parse();
     logging::init(cli.log_format);
+    for fix in engine::data_dir::DataDir::new(&cli.data).secure() {
+        tracing::warn!("{fix}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,8 +1,10 @@
 //! The request guards every route goes through (SPEC §11), outermost first:
 //!
+//! 0. [`crate::hosts::known_host`]: only names this server knows are served (`421` otherwise).
 //! 1. [`headers`]: security headers on every response — a Content-Security-Policy (scripts only from
 //!    this origin plus WASM, the one inline hydration script allowed by its per-response nonce),
-//!    `frame-ancestors 'none'`, `nosniff`, `Referrer-Policy: same-origin`.
+//!    `frame-ancestors 'none'`, `nosniff`, `Referrer-Policy: same-origin`, `Cache-Control: no-store`
+//!    on everything but the static files, HSTS under `--tls-cert`.
 //! 2. [`same_origin`]: every state-changing request (anything but GET/HEAD/OPTIONS, so server
 //!    functions and the sign-in forms too) and every WebSocket upgrade must carry an `Origin` (or,
 //!    failing that, a `Referer`) naming this very host; otherwise `403`.
@@ -39,10 +41,13 @@ pub fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-/// Adds the security headers; makes the nonce available to the page renderer.
-pub async fn headers(mut req: Request, next: Next) -> Response {
+/// Adds the security headers; makes the nonce available to the page renderer. Pages and API
+/// answers get `Cache-Control: no-store` (what a signed-in page shows must not outlive the session in
+/// a cache); the site's static files keep their own caching. Under `--tls-cert`, HSTS.
+pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
+    let asset = is_asset(req.uri().path());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&content_security_policy(&nonce)) {
@@ -61,7 +66,26 @@ pub async fn headers(mut req: Request, next: Next) -> Response {
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
     );
+    if !asset {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     resp
+}
+
+/// The site's static files (WASM, JS, CSS, icons, manifest): the same for everyone, cacheable.
+fn is_asset(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path.starts_with("/icons/")
+        || matches!(
+            path,
+            "/favicon.ico" | "/manifest.webmanifest" | "/offline.html" | "/robots.txt"
+        )
 }
 
 /// The `host[:port]` part of an `Origin` or `Referer` value.
@@ -71,22 +95,16 @@ fn authority_of(url: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
-/// The host this request was sent to, as the browser saw it.
-fn request_host(headers: &HeaderMap, trust_proxy: bool) -> Option<&str> {
-    if trust_proxy {
-        if let Some(h) = headers
-            .get("x-forwarded-host")
-            .and_then(|v| v.to_str().ok())
-        {
-            return h.split(',').next().map(str::trim);
-        }
-    }
-    headers.get(header::HOST).and_then(|v| v.to_str().ok())
-}
-
-/// Whether a request's `Origin` (or `Referer`) names this host. `Err` says why not.
-pub fn check_origin(headers: &HeaderMap, trust_proxy: bool) -> Result<(), &'static str> {
-    let host = request_host(headers, trust_proxy).ok_or("the request has no Host header")?;
+/// Whether a request's `Origin` (or `Referer`) names the authority it was sent to (see
+/// [`crate::hosts::request_authority`]: HTTP/2's `:authority` counts, not only `Host`). `Err` says
+/// why not.
+pub fn check_origin(
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    trust_proxy: bool,
+) -> Result<(), &'static str> {
+    let host = crate::hosts::request_authority(uri, headers, trust_proxy)
+        .ok_or("the request names no host")?;
     let claimed = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         Some(origin) if origin != "null" => authority_of(origin),
         _ => match headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
@@ -105,7 +123,7 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let upgrade = req.headers().contains_key(header::UPGRADE);
     if changes_state || upgrade {
-        if let Err(why) = check_origin(req.headers(), state.auth.trust_proxy) {
+        if let Err(why) = check_origin(req.uri(), req.headers(), state.auth.trust_proxy) {
             tracing::warn!(path = %req.uri().path(), method = %req.method(), "refused: {why}");
             return (StatusCode::FORBIDDEN, format!("refused: {why}")).into_response();
         }
@@ -204,31 +222,44 @@ mod tests {
         h
     }
 
+    fn check(h: &HeaderMap, trust_proxy: bool) -> Result<(), &'static str> {
+        check_origin(&axum::http::Uri::from_static("/x"), h, trust_proxy)
+    }
+
+    #[test]
+    fn http2_names_its_host_in_the_authority() {
+        let uri: axum::http::Uri = "https://nas:3000/auth/login".parse().unwrap();
+        let h = headers(&[("origin", "https://nas:3000")]);
+        assert!(check_origin(&uri, &h, false).is_ok());
+        let other = headers(&[("origin", "https://evil.example")]);
+        assert!(check_origin(&uri, &other, false).is_err());
+    }
+
     #[test]
     fn only_this_host_may_change_state() {
         let ok = headers(&[("host", "nas:3000"), ("origin", "http://nas:3000")]);
-        assert!(check_origin(&ok, false).is_ok());
+        assert!(check(&ok, false).is_ok());
         let referer = headers(&[
             ("host", "nas:3000"),
             ("referer", "https://nas:3000/history?x=1"),
         ]);
-        assert!(check_origin(&referer, false).is_ok());
+        assert!(check(&referer, false).is_ok());
         let other = headers(&[("host", "nas:3000"), ("origin", "http://evil.example")]);
-        assert!(check_origin(&other, false).is_err());
+        assert!(check(&other, false).is_err());
         let port = headers(&[("host", "nas:3000"), ("origin", "http://nas:3001")]);
-        assert!(check_origin(&port, false).is_err());
+        assert!(check(&port, false).is_err());
         let none = headers(&[("host", "nas:3000")]);
-        assert!(check_origin(&none, false).is_err());
+        assert!(check(&none, false).is_err());
         let null = headers(&[("host", "nas:3000"), ("origin", "null")]);
-        assert!(check_origin(&null, false).is_err());
+        assert!(check(&null, false).is_err());
         let proxied = headers(&[
             ("host", "127.0.0.1:3000"),
             ("x-forwarded-host", "backup.home.example"),
             ("origin", "https://backup.home.example"),
         ]);
-        assert!(check_origin(&proxied, true).is_ok());
+        assert!(check(&proxied, true).is_ok());
         assert!(
-            check_origin(&proxied, false).is_err(),
+            check(&proxied, false).is_err(),
             "X-Forwarded-Host only with --trust-proxy"
         );
     }

@@ -11,7 +11,7 @@ use crate::cli::{Cli, ServeArgs};
 use crate::feed::FeedHub;
 use crate::security;
 use app::{shell, App};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
 use engine::data_dir::DataDir;
@@ -42,6 +42,19 @@ pub struct AppState {
     pub sessions: SqliteStore,
     /// Session cookies get `Secure` (served over HTTPS, or behind a trusted proxy).
     pub secure_cookies: bool,
+    /// Served over HTTPS by this process (`--tls-cert`): answers carry HSTS.
+    pub tls: bool,
+    /// The host names this server answers to (`hosts.rs`).
+    pub allowed_hosts: crate::hosts::AllowedHosts,
+    /// Told when a session ends (sign-out, new password): its feeds close at once.
+    pub session_ends: tokio::sync::broadcast::Sender<auth::SessionEnd>,
+}
+
+impl AppState {
+    /// The session store as the session layer sees it (ids hashed, see `session_ids.rs`).
+    pub fn session_store(&self) -> crate::session_ids::HashedIds<SqliteStore> {
+        crate::session_ids::HashedIds::new(self.sessions.clone())
+    }
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -83,10 +96,12 @@ pub enum ServeError {
 }
 
 pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
-    std::fs::create_dir_all(&cli.data).map_err(|source| ServeError::DataDir {
-        path: cli.data.clone(),
-        source,
-    })?;
+    DataDir::new(&cli.data)
+        .create()
+        .map_err(|source| ServeError::DataDir {
+            path: cli.data.clone(),
+            source,
+        })?;
 
     let conf = get_configuration(None).map_err(|e| ServeError::Config(e.to_string()))?;
     let mut leptos_options = conf.leptos_options;
@@ -128,7 +143,11 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
         runs: runs.clone(),
         sessions: sessions.clone(),
         secure_cookies: args.trust_proxy || args.tls_cert.is_some(),
+        tls: args.tls_cert.is_some(),
+        allowed_hosts: crate::hosts::AllowedHosts::new(args.addr, &args.allowed_hosts),
+        session_ends: tokio::sync::broadcast::channel(16).0,
     };
+    tracing::info!(names = ?state.allowed_hosts.names(), "answering to these host names (add more with --allowed-host)");
     tokio::spawn(delete_expired_sessions(sessions, shutdown.clone()));
     let app = router(state);
     let scheduler =
@@ -289,7 +308,7 @@ pub fn router(state: AppState) -> Router {
         security::provide_request_nonce();
         provide_context(backend.clone());
     };
-    let sessions = SessionManagerLayer::new(state.sessions.clone())
+    let sessions = SessionManagerLayer::new(state.session_store())
         .with_name("mnemosynce_session")
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
@@ -303,6 +322,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/setup", post(auth::setup))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/password", post(auth::change_password))
         .route("/runs/start", post(crate::actions::start))
         .route("/runs/{id}/cancel", post(crate::actions::cancel))
         .route("/setup/finish", post(crate::actions::finish_setup))
@@ -317,7 +337,8 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), security::require_session))
         .layer(from_fn_with_state(state.clone(), security::same_origin))
         .layer(sessions)
-        .layer(from_fn(security::headers))
+        .layer(from_fn_with_state(state.clone(), security::headers))
+        .layer(from_fn_with_state(state.clone(), crate::hosts::known_host))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -326,13 +347,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /healthz`: 200 with the version and uptime; no session needed.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({
+/// `GET /healthz`: 200 with the uptime; no session needed. The version only with a session (it
+/// tells an attacker which holes to try).
+async fn healthz(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+) -> impl IntoResponse {
+    let mut body = serde_json::json!({
         "status": "ok",
-        "version": engine::model::VERSION,
         "uptime_seconds": state.started.elapsed().as_secs(),
-    }))
+    });
+    if auth::is_signed_in(&session).await {
+        body["version"] = engine::model::VERSION.into();
+    }
+    Json(body)
 }
 
 async fn wait_for_signal() {

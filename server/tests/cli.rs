@@ -1207,6 +1207,37 @@ impl Drop for Smtpd {
     }
 }
 
+#[test]
+fn an_old_data_directory_is_made_owner_only_and_the_store_stays_readable() {
+    let f = Fixture::new();
+    f.write_config();
+    f.write("a.jpg", b"a");
+    let r = f.mnemosynce(&["run"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // What the binary creates in the data directory is the owner's alone...
+    assert_eq!(mode(&f.data.join("mnemosynce.db")), 0o600);
+    assert_eq!(mode(&f.data.join("logs")), 0o700);
+    // ...while the store stays readable for restores with cp: task folder and snapshot keep 0755.
+    assert_eq!(mode(&f.task_dir()), 0o755);
+    let snap = f.snapshots().pop().unwrap();
+    assert_eq!(mode(&f.task_dir().join(&snap)), mode(&f.source));
+    // A data directory an earlier version left readable by others is fixed at the next start.
+    fs::set_permissions(&f.data, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(
+        f.data.join("mnemosynce.db"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    fs::set_permissions(f.data.join("logs"), fs::Permissions::from_mode(0o755)).unwrap();
+    let r = f.mnemosynce(&["snapshots"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stderr.contains("now owner-only"), "{r:?}");
+    assert_eq!(mode(&f.data), 0o700);
+    assert_eq!(mode(&f.data.join("mnemosynce.db")), 0o600);
+    assert_eq!(mode(&f.data.join("logs")), 0o700);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_a_run_records_it_cancelled_and_keeps_the_transfer() {
     use std::os::unix::process::CommandExt;

@@ -209,16 +209,97 @@ impl Drop for Server {
 }
 
 #[test]
-fn healthz_answers_with_version_and_uptime() {
+fn healthz_answers_with_uptime_and_the_version_only_to_a_session() {
     let server = Server::start(&[]);
+    // The body may be chunked; find the JSON object in it.
+    let json = |body: &str| -> serde_json::Value {
+        serde_json::from_str(&body[body.find('{').unwrap()..=body.rfind('}').unwrap()]).unwrap()
+    };
     let (status, body) = server.get("/healthz");
     assert_eq!(status, 200, "{body}");
-    // The body may be chunked; find the JSON object in it.
-    let json = &body[body.find('{').unwrap()..=body.rfind('}').unwrap()];
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let v = json(&body);
     assert_eq!(v["status"], "ok");
-    assert_eq!(v["version"], engine::model::VERSION);
     assert!(v["uptime_seconds"].is_u64());
+    assert!(
+        v.get("version").is_none(),
+        "the version is shown without a session: {v}"
+    );
+    let cookie = server.sign_in();
+    let v = json(&server.get_signed_in("/healthz", &cookie).body);
+    assert_eq!(v["version"], engine::model::VERSION);
+}
+
+#[test]
+fn unknown_host_names_get_421_and_known_ones_are_served() {
+    let server = Server::start_full(
+        &[],
+        &["--allowed-host", "backup.home.example"],
+        Some(PASSWORD),
+    );
+    let get = |host: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        write!(
+            s,
+            "GET /login HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text.split_whitespace().nth(1).unwrap_or("").to_string()
+    };
+    let port = server.port;
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "backup.home.example".to_string(),
+    ] {
+        assert_eq!(get(&host), "200", "{host}");
+    }
+    // A rebinding attack names its own host.
+    for host in [
+        format!("evil.example:{port}"),
+        "127.0.0.1.nip.io".to_string(),
+    ] {
+        assert_eq!(get(&host), "421", "{host}");
+    }
+}
+
+#[test]
+fn pages_and_answers_are_not_cached_but_assets_may_be() {
+    let server = Server::start(&[]);
+    let cookie = server.sign_in();
+    for path in ["/", "/history", "/login", "/healthz"] {
+        let r = server.get_signed_in(path, &cookie);
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}: {r:?}");
+        assert!(
+            r.header("strict-transport-security").is_none(),
+            "HSTS over plain HTTP"
+        );
+    }
+    let r = server.get_signed_in("/icons/icon-192.png", &cookie);
+    assert_ne!(r.header("cache-control"), Some("no-store"), "{r:?}");
+}
+
+#[test]
+fn sign_in_never_sends_the_browser_to_another_site() {
+    let server = Server::start(&[]);
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2F%0A%2Fevil.example",
+        "%2F%5C%2Fevil.example",
+        "%2F%2Fevil.example",
+    ] {
+        let r = server.post_form(
+            "/auth/login",
+            &format!("password={}&next={next}", form(PASSWORD)),
+            None,
+        );
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/")),
+            "{next}: {r:?}"
+        );
+    }
 }
 
 /// Percent-encodes a form value.
@@ -640,8 +721,12 @@ fn a_burst_of_parallel_guesses_is_counted_before_checking_and_memory_stays_flat(
     std::thread::sleep(Duration::from_millis(300));
     let before = vm_hwm_kb(server.child.id());
 
-    // 40 guesses at once from one address: no more than five are ever checked.
-    let replies = parallel_guesses(&server, 40, |_| "192.0.2.7".to_string());
+    // 40 guesses at once from one address, then 10 more one by one: no more than five are ever
+    // checked in the minute.
+    let mut replies = parallel_guesses(&server, 40, |_| "192.0.2.7".to_string());
+    for _ in 0..10 {
+        replies.extend(parallel_guesses(&server, 1, |_| "192.0.2.7".to_string()));
+    }
     let checked = replies
         .iter()
         .filter(|(_, l)| l.starts_with("/login?error=wrong"))
@@ -768,6 +853,13 @@ fn cross_site_posts_are_refused_and_pages_carry_the_security_headers() {
 fn passwd_sets_the_password_and_signs_every_browser_out() {
     let server = Server::start(&[]);
     let cookie = server.sign_in();
+    // The runtime lives as long as the test: the feed's socket belongs to it.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let feed = Some(runtime.block_on(async {
+        let mut ws = server.feed(&cookie).await;
+        let _ = next_message(&mut ws).await;
+        ws
+    }));
     let mut child = Command::new(env!("CARGO_BIN_EXE_mnemosynce"))
         .args(["passwd", "--data"])
         .arg(server.data.path())
@@ -789,6 +881,14 @@ fn passwd_sets_the_password_and_signs_every_browser_out() {
         303,
         "old sessions end"
     );
+    // Their feeds too, within a heartbeat (the server re-reads the session).
+    let mut ws = feed.expect("a feed");
+    runtime.block_on(async {
+        assert_eq!(
+            closed_within(&mut ws, Duration::from_secs(8)).await,
+            Some(4401)
+        );
+    });
     let r = server.post_form("/auth/login", &format!("password={}", form(PASSWORD)), None);
     assert_eq!(r.header("location"), Some("/login?error=wrong"));
     let r = server.post_form("/auth/login", "password=the+changed+password", None);
@@ -809,6 +909,139 @@ fn passwd_sets_the_password_and_signs_every_browser_out() {
     };
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
+}
+
+/// Waits (at most `limit`) for the feed to be closed by the server; returns the close code.
+async fn closed_within<S>(ws: &mut S, limit: Duration) -> Option<u16>
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => panic!("the feed is still open after {limit:?}"),
+            Ok(None) | Ok(Some(Err(_))) => return None,
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feed_ends_with_its_session_and_the_password_can_be_changed_in_the_web_app() {
+    let server = Server::start(&[]);
+    // Sign-out closes that session's feed at once, not another session's.
+    let (one, other) = (server.sign_in(), server.sign_in());
+    let mut ws_one = server.feed(&one).await;
+    let mut ws_other = server.feed(&other).await;
+    let _ = next_message(&mut ws_one).await;
+    let _ = next_message(&mut ws_other).await;
+    let r = server.post_form("/auth/logout", "", Some(&one));
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(
+        closed_within(&mut ws_one, Duration::from_secs(2)).await,
+        Some(4401)
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), ws_other.next())
+            .await
+            .is_err()
+            || server.get_signed_in("/", &other).status == 200,
+        "the other session's feed must stay"
+    );
+
+    // The password page asks for the current password.
+    let page = server.get_signed_in("/settings/password", &other);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("action=\"/auth/password\""),
+        "{}",
+        page.body
+    );
+    let change = |current: &str, new: &str, cookie: &str| {
+        server.post_form(
+            "/auth/password",
+            &format!(
+                "current={}&password={}&confirm={}",
+                form(current),
+                form(new),
+                form(new)
+            ),
+            Some(cookie),
+        )
+    };
+    let r = change("not the password", "a brand new password", &other);
+    assert_eq!(
+        r.header("location"),
+        Some("/settings/password?error=wrong"),
+        "{r:?}"
+    );
+    let r = change(PASSWORD, "short", &other);
+    assert_eq!(
+        r.header("location"),
+        Some("/settings/password?error=short"),
+        "{r:?}"
+    );
+
+    // A third browser with its feed: a new password ends it; the browser that changed it stays.
+    let third = server.sign_in();
+    let mut ws_third = server.feed(&third).await;
+    let _ = next_message(&mut ws_third).await;
+    let r = change(PASSWORD, "a brand new password", &other);
+    assert_eq!(
+        r.header("location"),
+        Some("/settings/password?changed=1"),
+        "{r:?}"
+    );
+    let renewed = r
+        .session_cookie()
+        .expect("this browser gets a new session id");
+    assert_eq!(
+        closed_within(&mut ws_third, Duration::from_secs(2)).await,
+        Some(4401)
+    );
+    assert_eq!(
+        server.get_signed_in("/", &third).status,
+        303,
+        "the third browser is signed out"
+    );
+    assert_eq!(
+        server.get_signed_in("/", &renewed).status,
+        200,
+        "this browser stays signed in"
+    );
+    let r = server.post_form("/auth/login", "password=a+brand+new+password", None);
+    assert_eq!(r.header("location"), Some("/"), "{r:?}");
+    // Without a session the form is refused.
+    let r = server.post_form("/auth/password", "current=x&password=y&confirm=y", None);
+    assert_eq!(r.status, 401, "{r:?}");
+}
+
+#[test]
+fn the_database_is_owner_only_and_holds_no_usable_session_id() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start(&[]);
+    let cookie = server.sign_in();
+    let id = cookie.trim_start_matches("mnemosynce_session=");
+    assert!(id.len() > 10, "{cookie}");
+    let db = server.data.path().join("mnemosynce.db");
+    for f in [db.clone(), server.data.path().join("mnemosynce.db-wal")] {
+        let mode = fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+        let bytes = fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+            "{} holds the cookie's session id",
+            f.display()
+        );
+    }
+    assert_eq!(server.get_signed_in("/", &cookie).status, 200);
 }
 
 /// Writes `<data>/backup_config.yml` with one task `Photos` over `source`, storing in `store`.
@@ -1108,6 +1341,34 @@ async fn tls_serves_https_and_marks_the_session_cookie_secure() {
         })
         .unwrap_or_else(|| panic!("{reply}"));
     assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("strict-transport-security: max-age="),
+        "no HSTS: {reply}"
+    );
+
+    // Over HTTP/2, as browsers negotiate it (the host is in `:authority`, there is no Host
+    // header): signing in works. curl is a real HTTP/2 client.
+    // (`--insecure`: OpenSSL wants more of a CA than this test's one; the rustls client above
+    // checked the chain.)
+    let out = Command::new("curl")
+        .args(["-s", "--http2", "--insecure"])
+        .args(["-o", "/dev/null", "-D", "-", "-H"])
+        .arg(format!("Origin: https://127.0.0.1:{port}"))
+        .arg("--data")
+        .arg(&body)
+        .arg(format!("https://127.0.0.1:{port}/auth/login"))
+        .output()
+        .expect("curl runs");
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(
+        head.starts_with("http/2 303"),
+        "not a 303 over HTTP/2: {head} ({out:?})"
+    );
+    assert!(head.contains("\nlocation: /\r"), "{head}");
+    assert!(head.contains("set-cookie: mnemosynce_session="), "{head}");
+
     // Plain HTTP on the same port gets no page.
     let (status, _) =
         std::panic::catch_unwind(|| server.get("/healthz")).unwrap_or((0, String::new()));

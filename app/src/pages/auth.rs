@@ -1,5 +1,5 @@
-//! The sign-in and create-password pages. Both are plain HTML forms posting to the server's
-//! `/auth/login` and `/auth/setup` handlers, so they work before the WASM has loaded (or without
+//! The sign-in, create-password and change-password pages. All are plain HTML forms posting to the
+//! server's `/auth/login`, `/auth/setup` and `/auth/password` handlers, so they work before the WASM has loaded (or without
 //! it). The server answers a failure by coming back here with a fixed `?error=` code; the text shown
 //! for each code is written here, so nothing from the URL is ever echoed into the page.
 
@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 fn error_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "wrong" => "That password is not right. Try again.",
+        "busy" => "Too many attempts. Wait a minute, then try again.",
         "code" => "That setup code is not right. Copy it from the server's console or from the file setup-code in the data directory.",
         "short" => "Use at least 10 characters for the password.",
         "mismatch" => "The two passwords differ. Type the same password twice.",
@@ -80,6 +81,41 @@ pub fn Setup() -> impl IntoView {
                     autocomplete="new-password"/>
                 <button type="submit" class="primary">"Create password and sign in"</button>
             </form>
+        </section>
+    }
+}
+
+/// `/settings/password`: a new admin password, with the current one. Every other browser is signed
+/// out (and its live feed closed); this one stays signed in.
+#[component]
+pub fn ChangePassword() -> impl IntoView {
+    let query = use_query_map();
+    let changed = move || query.read().get("changed").is_some();
+    view! {
+        <section class="page auth">
+            <p class="crumbs"><a href="/settings">"Settings"</a> " / Password"</p>
+            <h1>"Change the password"</h1>
+            <Show when=changed>
+                <p class="form-note" role="status">
+                    "Password changed. Every other browser is signed out."
+                </p>
+            </Show>
+            <FormError/>
+            <form method="post" action="/auth/password" class="stack">
+                <label for="current">"Current password"</label>
+                <input id="current" name="current" type="password" required
+                    autocomplete="current-password"/>
+                <label for="password">"New password (at least 10 characters)"</label>
+                <input id="password" name="password" type="password" required minlength="10"
+                    autocomplete="new-password"/>
+                <label for="confirm">"The new password again"</label>
+                <input id="confirm" name="confirm" type="password" required minlength="10"
+                    autocomplete="new-password"/>
+                <button type="submit" class="primary">"Change password"</button>
+            </form>
+            <p class="form-note">
+                "On the server, " <code>"mnemosynce passwd"</code> " does the same without the current password."
+            </p>
         </section>
     }
 }

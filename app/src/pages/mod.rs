@@ -12,7 +12,7 @@ pub mod retention;
 pub mod run;
 pub mod settings;
 pub mod wizard;
-pub use auth::{Login, Setup};
+pub use auth::{ChangePassword, Login, Setup};
 pub use dashboard::Dashboard;
 pub use email::EmailPage;
 pub use history::History;

@@ -46,6 +46,7 @@ pub fn Settings() -> impl IntoView {
                 <li><a href="/settings/schedule">"Schedule"</a><span class="muted">" when backups run"</span></li>
                 <li><a href="/settings/retention">"Retention"</a><span class="muted">" which snapshots are kept, with a preview before saving"</span></li>
                 <li><a href="/settings/email">"Email"</a><span class="muted">" report addresses, SMTP server and password, test email"</span></li>
+                <li><a href="/settings/password">"Password"</a><span class="muted">" change the admin password, sign out every other browser"</span></li>
                 <li><a href="/welcome">"Setup wizard"</a><span class="muted">" the first-time steps, with what is still missing"</span></li>
             </ul>
         </section>
