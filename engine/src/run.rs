@@ -794,14 +794,9 @@ impl RunContext {
         if clock_behind {
             out.log(LogLevel::Warn, "the clock is behind the newest snapshot: the new snapshot is named after it so the order stays right");
         }
-        if let Err(e) = store.promote(&name) {
-            return (
-                StepEnd::failed(format!(
-                    "{e} (the data stays in .incomplete/; the next run resumes)"
-                )),
-                None,
-            );
-        }
+        // The index learns the name before the folder gets it: a kill between the two leaves an
+        // index row without a folder (harmless, ignored by listings), never a finished snapshot the
+        // index does not own (which retention would then refuse to manage).
         let taken = local_to_utc(self.tz, &name);
         self.db(
             "the snapshot",
@@ -814,6 +809,19 @@ impl RunContext {
             ),
         )
         .await;
+        if let Err(e) = store.promote(&name) {
+            self.db(
+                "the snapshot",
+                self.history.forget_snapshot(&task.name, &name.to_string()),
+            )
+            .await;
+            return (
+                StepEnd::failed(format!(
+                    "{e} (the data stays in .incomplete/; the next run resumes)"
+                )),
+                None,
+            );
+        }
         let s = &outcome.stats;
         let mut message = format!(
             "snapshot {name}: {} files, {} copied ({} of {} bytes)",

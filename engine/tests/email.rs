@@ -426,11 +426,69 @@ async fn a_wrong_password_is_named_by_the_login_step() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_password_goes_only_to_the_server_it_was_stored_for() {
+    let f = Fixture::new();
+    let home = f.smtpd("starttls");
+    let yaml = f.yaml(&f.smtp(&home, "starttls"), "", &["Photos"]);
+    let steps = f.test_email(&yaml).await;
+    assert_eq!(verdict(&steps, "login").0, Verdict::Pass, "{steps:#?}");
+    // A session points smtp: at a server of its own and asks for a test email.
+    let evil = f.smtpd("tls");
+    let moved = f.yaml(&f.smtp(&evil, "tls"), "", &["Photos"]);
+    let steps = f.test_email(&moved).await;
+    let (v, detail, hint) = verdict(&steps, "login");
+    assert_eq!(v, Verdict::Fail, "{steps:#?}");
+    assert!(
+        detail.contains("not sent") && detail.contains(&format!("127.0.0.1:{}", home.port)),
+        "{detail}"
+    );
+    assert!(hint.contains("mnemosynce test-email"), "{hint}");
+    assert!(evil.received().is_empty());
+    // A run's report does not send it there either.
+    let (_, outcome, _) = f.run(&moved).await;
+    assert_eq!(outcome.status, ReportStatus::Failed);
+    assert!(evil.received().is_empty());
+    // The home server still gets it.
+    assert_eq!(verdict(&f.test_email(&yaml).await, "send").0, Verdict::Pass);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_file_is_one_line_from_outside_the_data_directory() {
+    let f = Fixture::new();
+    let server = f.smtpd("starttls");
+    let yaml = f.yaml(&f.smtp(&server, "starttls"), "", &["Photos"]);
+    // Only the first line is the password.
+    fs::write(
+        f.root.join("smtp_password"),
+        format!("{PASSWORD}\nnot part of it\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        verdict(&f.test_email(&yaml).await, "login").0,
+        Verdict::Pass
+    );
+    // A file in the data directory (its keys, its secrets) is never read as a password.
+    fs::create_dir_all(f.data.root().join("ssh")).unwrap();
+    let key = f.data.root().join("ssh/id_backup");
+    fs::write(&key, "-----BEGIN OPENSSH PRIVATE KEY-----\n").unwrap();
+    let pointed = yaml.replace(
+        &f.root.join("smtp_password").display().to_string(),
+        &key.display().to_string(),
+    );
+    let steps = f.test_email(&pointed).await;
+    let (v, detail, _) = verdict(&steps, "login");
+    assert_eq!(v, Verdict::Fail, "{steps:#?}");
+    assert!(detail.contains("inside the data directory"), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_test_email_passes_every_step_and_arrives() {
     let f = Fixture::new();
     for mode in ["starttls", "tls"] {
         let server = f.smtpd(mode);
         let yaml = f.yaml(&f.smtp(&server, mode), "", &["Photos"]);
+        // Each server is a new endpoint: the owner confirms it (as `mnemosynce test-email` does).
+        mail::confirm_endpoint(&config::check_str(&yaml).config.unwrap(), &f.data).unwrap();
         let steps = f.test_email(&yaml).await;
         for name in ["connect", "TLS", "login", "send"] {
             assert_eq!(verdict(&steps, name).0, Verdict::Pass, "{mode}: {steps:#?}");

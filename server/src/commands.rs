@@ -555,6 +555,18 @@ pub async fn test_email(cli: &Cli, args: &TestEmailArgs) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
     let data = DataDir::new(&cli.data);
+    // The owner, on the server: the SMTP server in the file is the one the password may go to.
+    let before = engine::mail::binding::bound(&data).ok().flatten();
+    match engine::mail::confirm_endpoint(&config, &data) {
+        Ok(here) if before.as_ref().is_some_and(|b| b != &here) => {
+            println!(
+                "the SMTP password may now be sent to {here} (it was bound to {})",
+                before.map(|b| b.to_string()).unwrap_or_default()
+            );
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: cannot record where the SMTP password may go: {e}"),
+    }
     let steps = engine::mail::test_email(&config, &data, args.to.as_deref()).await;
     for s in &steps {
         println!("{:<8} {}: {}", s.verdict.as_str(), s.name, s.detail);

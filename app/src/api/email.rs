@@ -71,7 +71,9 @@ pub async fn get_email() -> Result<EmailView, ServerFnError> {
     Ok(view_of(&b))
 }
 
-/// Saves the email settings; an empty `password` keeps the stored one.
+/// Saves the email settings; an empty `password` keeps the stored one, unless the SMTP server,
+/// port, security or login changed: then the stored password is deleted (it is only ever sent to
+/// the server it was typed for) and must be typed again.
 #[allow(clippy::too_many_arguments)]
 #[server(endpoint = "save_email")]
 pub async fn save_email(
@@ -104,6 +106,14 @@ pub async fn save_email(
         username: &username,
     };
     let edited = engine::mail::settings::apply(&text, &form, &c.smtp).map_err(fail)?;
+    // The password goes only to the server it was typed for: a new server needs it typed again.
+    let user = if username.trim().is_empty() {
+        sender.as_str()
+    } else {
+        username.as_str()
+    };
+    let new_endpoint = engine::mail::binding::SmtpEndpoint::from_form(&host, port, &security, user);
+    let moved = new_endpoint != engine::mail::binding::SmtpEndpoint::of(&c);
     match engine::config_edit::save(&b.config_path, &edited) {
         Ok(_) => {}
         Err(engine::config_edit::SaveError::Invalid(checked)) => {
@@ -116,9 +126,15 @@ pub async fn save_email(
         Err(e) => return Err(fail(e)),
     }
     if !password.is_empty() {
-        engine::mail::settings::store_password(&b.data, &password).map_err(|e| {
+        engine::mail::settings::store_password(&b.data, &password, &new_endpoint).map_err(|e| {
             ServerFnError::new(format!(
                 "the settings were saved, but not the password: {e}"
+            ))
+        })?;
+    } else if moved {
+        engine::mail::settings::forget_password(&b.data).map_err(|e| {
+            ServerFnError::new(format!(
+                "the settings were saved, but the password stored for the old server could not be deleted: {e}"
             ))
         })?;
     }

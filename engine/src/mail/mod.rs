@@ -14,9 +14,11 @@
 //!   system's roots (Debian's `ca-certificates`) plus `smtp.ca_file` if set; there is no switch to
 //!   turn the check off;
 //! - **login**: AUTH PLAIN or LOGIN as `smtp.username` (default `email_sender`) with the password from,
-//!   in this order, `smtp.password_file`, the environment variable `MNEMOSYNCE_SMTP_PASSWORD`, or
-//!   `<data>/secrets/smtp_password`. Without any password the login is skipped (a LAN relay that
-//!   needs none); a server that then wants one gets a hint naming those three places;
+//!   in this order, `smtp.password_file` (its first line; never a file in the data directory), the
+//!   environment variable `MNEMOSYNCE_SMTP_PASSWORD`, or `<data>/secrets/smtp_password`. Without any
+//!   password the login is skipped (a LAN relay that needs none); a server that then wants one gets a
+//!   hint naming those three places. The password only goes to the server it is bound to
+//!   ([`binding`]), and in clear text (`security: none`) only to this machine;
 //! - **send**: MAIL FROM, one RCPT TO per envelope recipient, DATA.
 //!
 //! Each socket read and write waits at most `smtp.timeout_secs`, so a server that accepts the
@@ -26,6 +28,7 @@
 //! [`report`] builds and sends the report of a run; [`test_email`] is the settings page's and
 //! `mnemosynce test-email`'s check.
 
+pub mod binding;
 pub mod report;
 pub mod settings;
 
@@ -96,6 +99,8 @@ pub struct Transport {
     password: Option<String>,
     /// Where the password came from, for messages (never the password itself).
     password_source: Option<String>,
+    /// A password that exists but is not sent to this server: the endpoint it is bound to.
+    withheld: Option<String>,
     ca_file: Option<PathBuf>,
     secrets_file: PathBuf,
 }
@@ -119,13 +124,7 @@ impl Transport {
         let smtp = &config.smtp;
         let secrets_file = data.secrets().join("smtp_password");
         let (password, password_source) = if let Some(file) = &smtp.password_file {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                MailError::new(
-                    MailStep::Login,
-                    format!("cannot read smtp.password_file {}: {e}", file.display()),
-                    "make the file readable by the user Mnemosynce runs as, or remove smtp.password_file",
-                )
-            })?;
+            let text = read_password_file(file, data)?;
             (
                 Some(text),
                 Some(format!("smtp.password_file ({})", file.display())),
@@ -152,6 +151,14 @@ impl Transport {
         let password = password
             .map(|p| p.trim_end_matches(['\r', '\n']).to_string())
             .filter(|p| !p.is_empty());
+        // Only to the server the password is bound to (binding.rs).
+        let (password, withheld) = match password {
+            Some(p) => match binding::check(data, &binding::SmtpEndpoint::of(config)) {
+                Ok(()) => (Some(p), None),
+                Err(bound) => (None, Some(bound)),
+            },
+            None => (None, None),
+        };
         Ok(Transport {
             host: smtp.host.clone(),
             port: smtp.port,
@@ -163,6 +170,7 @@ impl Transport {
                 .or_else(|| config.email_sender.clone()),
             password_source: password.as_ref().and(password_source),
             password,
+            withheld,
             ca_file: smtp.ca_file.clone(),
             secrets_file,
         })
@@ -272,6 +280,30 @@ impl Session {
             }
         };
 
+        if let Some(bound) = &t.withheld {
+            conn.abort();
+            return Err(fail(
+                steps,
+                MailError::new(
+                    MailStep::Login,
+                    format!("the SMTP password is not sent to {server}: it was stored for {bound}"),
+                    "if this server is yours, type the password again in Settings › Email, or run \
+                     `mnemosynce test-email` on the server to confirm it",
+                ),
+            ));
+        }
+        if t.password.is_some() && !may_send_password(t.security, addr) {
+            conn.abort();
+            return Err(fail(
+                steps,
+                MailError::new(
+                    MailStep::Login,
+                    format!("not sending the password in clear text to {addr} (security: none)"),
+                    "use security: starttls or tls; with security: none a password is only sent to a \
+                     server on this machine (127.0.0.1, ::1)",
+                ),
+            ));
+        }
         match (&t.user, &t.password) {
             (Some(user), Some(password)) => {
                 let creds = Credentials::new(user.clone(), password.clone());
@@ -347,6 +379,53 @@ pub async fn deliver(
             (Vec::new(), Err(err))
         }
     }
+}
+
+/// Whether a password may cross this connection: encrypted, or in clear text to this machine only.
+fn may_send_password(security: SmtpSecurity, addr: SocketAddr) -> bool {
+    security != SmtpSecurity::None || addr.ip().is_loopback()
+}
+
+/// Reads `smtp.password_file`: one line, from a file outside the data directory (which holds the
+/// app's SSH keys and secrets: a configuration must not be able to mail one of them as a password).
+fn read_password_file(file: &std::path::Path, data: &DataDir) -> Result<String, MailError> {
+    use std::io::Read;
+    let cannot = |e: io::Error| {
+        MailError::new(
+            MailStep::Login,
+            format!("cannot read smtp.password_file {}: {e}", file.display()),
+            "make the file readable by the user Mnemosynce runs as, or remove smtp.password_file",
+        )
+    };
+    let real = std::fs::canonicalize(file).map_err(cannot)?;
+    if let Ok(root) = std::fs::canonicalize(data.root()) {
+        if real.starts_with(&root) {
+            return Err(MailError::new(
+                MailStep::Login,
+                format!(
+                    "smtp.password_file {} is inside the data directory {}",
+                    file.display(),
+                    root.display()
+                ),
+                "the data directory holds keys and secrets that are never sent anywhere: put the password \
+                 in a file of its own outside it, or store it in Settings › Email",
+            ));
+        }
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(&real)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .map_err(cannot)?;
+    let text = String::from_utf8_lossy(&head);
+    Ok(text.lines().next().unwrap_or("").to_string())
+}
+
+/// `mnemosynce test-email`: the owner, on the server, confirms the SMTP server in the file as the
+/// one the password may be sent to.
+pub fn confirm_endpoint(config: &Config, data: &DataDir) -> io::Result<binding::SmtpEndpoint> {
+    let here = binding::SmtpEndpoint::of(config);
+    binding::bind(data, &here)?;
+    Ok(here)
 }
 
 /// The test email of the settings page and `mnemosynce test-email`: a short message to `to` (default
@@ -601,4 +680,27 @@ pub(crate) fn address(field: &str, value: &str) -> Result<Address, MailError> {
             format!("write {field} as name@example.com"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_goes_in_clear_text_only_to_this_machine() {
+        for (security, addr, ok) in [
+            (SmtpSecurity::None, "127.0.0.1:25", true),
+            (SmtpSecurity::None, "[::1]:25", true),
+            (SmtpSecurity::None, "192.0.2.10:25", false),
+            (SmtpSecurity::None, "[2001:db8::1]:25", false),
+            (SmtpSecurity::Starttls, "192.0.2.10:587", true),
+            (SmtpSecurity::Tls, "192.0.2.10:465", true),
+        ] {
+            assert_eq!(
+                may_send_password(security, addr.parse().unwrap()),
+                ok,
+                "{security:?} {addr}"
+            );
+        }
+    }
 }

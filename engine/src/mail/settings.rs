@@ -11,7 +11,8 @@
 //!
 //! The password is never in the configuration and never goes back to the browser: the page only
 //! learns *whether* one is stored. It is written like the configuration (a temporary file, mode 0600
-//! from its creation, fsync, rename) into `secrets/` (0700).
+//! from its creation, fsync, rename) into `secrets/` (0700), bound to the SMTP server it was typed
+//! for ([`crate::mail::binding`]).
 
 use crate::config_edit::{replace_block, set_top_level_scalar, yaml_quote, EditError};
 use crate::data_dir::DataDir;
@@ -98,23 +99,45 @@ pub fn password_stored(data: &DataDir) -> bool {
     std::fs::metadata(password_path(data)).is_ok_and(|m| m.is_file() && m.len() > 0)
 }
 
-/// Stores the SMTP password (replacing the one stored). Refuses an empty one and one with a line
-/// break (the file holds one line).
-pub fn store_password(data: &DataDir, password: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+/// Stores the SMTP password (replacing the one stored), bound to `endpoint`: it is only ever sent
+/// there (see [`crate::mail::binding`]). Refuses an empty one and one with a line break (the file
+/// holds one line).
+pub fn store_password(
+    data: &DataDir,
+    password: &str,
+    endpoint: &crate::mail::binding::SmtpEndpoint,
+) -> std::io::Result<()> {
     if password.is_empty() || password.contains(['\n', '\r']) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "the password must be one line and not empty",
         ));
     }
+    write_secret(data, "smtp_password", &format!("{password}\n"))?;
+    crate::mail::binding::bind(data, endpoint)
+}
+
+/// Deletes the stored password and its binding (the SMTP server changed and no new password was
+/// given: the old one must not follow it there).
+pub fn forget_password(data: &DataDir) -> std::io::Result<()> {
+    match std::fs::remove_file(password_path(data)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    crate::mail::binding::forget(data)
+}
+
+/// Writes `<data>/secrets/<name>` like the configuration: a temporary file, mode 0600 from its
+/// creation, fsync, rename, fsync of `secrets/` (0700).
+pub(crate) fn write_secret(data: &DataDir, name: &str, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     let dir = data.secrets();
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    let tmp = dir.join(format!(".smtp_password.tmp-{}", std::process::id()));
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -122,10 +145,9 @@ pub fn store_password(data: &DataDir, password: &str) -> std::io::Result<()> {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        f.write_all(password.as_bytes())?;
-        f.write_all(b"\n")?;
+        f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, password_path(data))?;
+        std::fs::rename(&tmp, dir.join(name))?;
         std::fs::File::open(&dir)?.sync_all()
     })();
     if result.is_err() {
@@ -208,10 +230,13 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::new(dir.path());
+        let at =
+            crate::mail::binding::SmtpEndpoint::from_form("smtp.example.com", 465, "tls", "me");
         assert!(!password_stored(&data));
-        assert!(store_password(&data, "").is_err());
-        assert!(store_password(&data, "a\nb").is_err());
-        store_password(&data, "s3cret pass").unwrap();
+        assert!(store_password(&data, "", &at).is_err());
+        assert!(store_password(&data, "a\nb", &at).is_err());
+        store_password(&data, "s3cret pass", &at).unwrap();
+        assert_eq!(crate::mail::binding::bound(&data).unwrap(), Some(at));
         assert!(password_stored(&data));
         let meta = std::fs::metadata(password_path(&data)).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
