@@ -1070,7 +1070,10 @@ impl RunContext {
     /// Deletes retired snapshots, at idle I/O priority so a big hard-link tree does not stall the
     /// machine.
     async fn cleanup(&self, store: &TaskStore, out: &StepReporter) -> StepEnd {
-        let retired = store.retired();
+        let retired = match store.retired() {
+            Ok(r) => r,
+            Err(e) => return StepEnd::failed(e.to_string()),
+        };
         if retired.is_empty() || self.dry_run {
             return StepEnd::with(Status::Skipped, "nothing to delete");
         }
