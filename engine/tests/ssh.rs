@@ -550,10 +550,31 @@ async fn a_remote_listing_larger_than_its_cap_fails_with_the_reason() {
     };
     match engine::ssh::list_remote_capped(&ssh, &e, None, cap).await {
         Err(engine::ssh::RemoteError::Failed(m)) => assert!(
-            m.contains("the remote listing of")
-                && m.contains("is larger than 1 MiB or 100 lines"),
+            m.contains("the remote listing of") && m.contains("is larger than 1 MiB or 100 lines"),
             "{m}"
         ),
         other => panic!("{other:?}"),
     }
+}
+
+/// A task name with a space and UTF-8 (as files written for the original Mnemosynce have) works
+/// over SSH: rsync's remote arguments are protected (`--protect-args`).
+#[tokio::test]
+async fn a_task_named_with_spaces_and_utf8_is_pulled_and_mirrored_over_ssh() {
+    let f = Fixture::new().await;
+    fs::write(f.source.join("a.txt"), b"alpha").unwrap();
+    let name = "My Photos ü";
+    let yaml = f.yaml_named(name, &f.endpoint(&f.source), Some(&f.endpoint(&f.mirror)));
+    let r = f.run(&yaml).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(
+        fs::read(f.store.join(name).join("latest/a.txt")).unwrap(),
+        b"alpha"
+    );
+    let snaps = snapshot_names(&f.mirror.join(name));
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert_eq!(
+        fs::read(f.mirror.join(name).join(&snaps[0]).join("a.txt")).unwrap(),
+        b"alpha"
+    );
 }

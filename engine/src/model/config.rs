@@ -96,7 +96,7 @@ impl std::error::Error for UnknownTask {}
 /// One source to snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
-    /// Unique; 1–64 chars of `A-Za-z0-9._-`, not starting with `.` or `-` (it is a folder name).
+    /// Unique; a safe single folder name (spaces and UTF-8 fine; see `engine::config::check_task_name`).
     pub name: String,
     pub dir_source: Endpoint,
     /// rsync-style exclude patterns.
@@ -315,21 +315,22 @@ impl std::str::FromStr for Endpoint {
                 EndpointError("an ssh:// address needs a user: ssh://user@host:port/path".into())
             })?;
             // `host`, `host:port`, `[v6]` or `[v6]:port`.
-            let (host, port_text) =
-                if let Some(end) = hostport.find(']').filter(|_| hostport.starts_with('[')) {
-                    let (h, rest) = hostport.split_at(end + 1);
-                    if !rest.is_empty() && !rest.starts_with(':') {
-                        return Err(EndpointError(format!(
+            let (host, port_text) = if let Some(end) =
+                hostport.find(']').filter(|_| hostport.starts_with('['))
+            {
+                let (h, rest) = hostport.split_at(end + 1);
+                if !rest.is_empty() && !rest.starts_with(':') {
+                    return Err(EndpointError(format!(
                             "the host {h:?} must be followed by ':' and the port, or by the path: ssh://user@[fd00::1]:22/path"
                         )));
-                    }
-                    (h, rest.strip_prefix(':'))
-                } else {
-                    match hostport.rsplit_once(':') {
-                        Some((h, p)) => (h, Some(p)),
-                        None => (hostport, None),
-                    }
-                };
+                }
+                (h, rest.strip_prefix(':'))
+            } else {
+                match hostport.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (hostport, None),
+                }
+            };
             let port = match port_text {
                 None => None,
                 Some(p) => match p.parse::<u16>() {

@@ -88,10 +88,8 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let home = std::env::temp_dir().join(format!(
-                "mnemosynce-keyinstall-{}-{i}",
-                std::process::id()
-            ));
+            let home = std::env::temp_dir()
+                .join(format!("mnemosynce-keyinstall-{}-{i}", std::process::id()));
             let _ = std::fs::remove_dir_all(&home);
             std::fs::create_dir_all(&home).unwrap();
             let line = format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA {comment}");

@@ -115,13 +115,10 @@ pub async fn run_capped(
     };
     let outcome = tokio::time::timeout(timeout, async {
         let (stdout, stderr) = read.await?;
-        let status = child
-            .wait()
-            .await
-            .map_err(|source| CaptureError::Start {
-                program: program.clone(),
-                source,
-            })?;
+        let status = child.wait().await.map_err(|source| CaptureError::Start {
+            program: program.clone(),
+            source,
+        })?;
         Ok(Captured {
             status,
             stdout,

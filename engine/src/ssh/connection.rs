@@ -9,8 +9,8 @@
 //!
 //! A failed step skips the ones after it.
 
-use super::known_hosts::{self, HostKey, HostKeyStatus, KnownHosts};
 use super::capture::{run_capped, CaptureError, StdoutCap};
+use super::known_hosts::{self, HostKey, HostKeyStatus, KnownHosts};
 use super::{list_remote, RemoteError, SshDir};
 use crate::model::config::SshEndpoint;
 use crate::model::connection::{CheckStep, Verdict};
