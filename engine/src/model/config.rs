@@ -179,7 +179,8 @@ fn default_true() -> bool {
 
 /// Where data comes from or goes to: a local folder, or a folder on another machine over SSH.
 ///
-/// Written in the config as an absolute path, `user@host:/path` or `ssh://user@host:port/path`.
+/// Written in the config as an absolute path, `user@host:/path` or `ssh://user@host:port/path`; an
+/// IPv6 host in brackets (`user@[fd00::1]:/path`, `ssh://user@[fd00::1]:2222/path`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Local(PathBuf),
