@@ -292,35 +292,57 @@ pub fn resolve_timezone(cfg: &Config) -> Result<Tz, String> {
     }
 }
 
-/// Whether `name` may name a task: 1–64 characters of `A-Za-z0-9._-`, not starting with `.` or `-`.
-/// Task names become folder names, so this is also what keeps `..` and `a/b` out of the store.
-/// The error says why, as a sentence starting with "it".
+/// The longest task name, in bytes: a folder name's limit on Linux filesystems.
+pub const MAX_TASK_NAME_BYTES: usize = 255;
+
+/// Whether `name` may name a task: any safe single folder name, as files written for the original
+/// Mnemosynce have them (`My Photos`, UTF-8): 1 to 255 bytes, no `/`, no NUL or other control
+/// character (nor the invisible Unicode ones that make a name display as another), not `.` or `..`,
+/// not starting with `.` (the store's working folders and hidden files) or `-` (an option to a
+/// command), and no space at either end (a name that looks the same as another). Task names become
+/// folder names (store, mirror) and parts of log file names, so this is also what keeps `..` and
+/// `a/b` out of the store. The error says why, as a sentence starting with "it".
 pub fn check_task_name(name: &str) -> Result<(), String> {
+    const FIX: &str = "a task name is a folder name: use letters, digits, spaces and punctuation other than '/', e.g. Photos or My Photos";
     if name.is_empty() {
-        return Err(
-            "it is empty; use 1 to 64 letters, digits, '.', '_' or '-', e.g. Photos".into(),
-        );
+        return Err(format!("it is empty; {FIX}"));
+    }
+    if name.contains('/') {
+        return Err(format!("it contains '/'; {FIX}"));
     }
     if let Some(c) = name
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .find(|&c| c.is_control() || is_invisible_format_char(c))
     {
         return Err(format!(
-            "it contains {c:?}; a task name is a folder name, so use only letters A-Z and a-z, digits, '.', '_' and '-'"
+            "it contains the control or invisible character {c:?}; {FIX}"
         ));
     }
-    if name.len() > 64 {
+    if name.len() > MAX_TASK_NAME_BYTES {
         return Err(format!(
-            "it is {} characters long; at most 64 are allowed",
+            "it is {} bytes long; a folder name may have at most {MAX_TASK_NAME_BYTES} (a letter such as ü takes 2)",
             name.len()
         ));
     }
     if let Some(c) = name.chars().next().filter(|c| matches!(c, '.' | '-')) {
         return Err(format!(
-            "it starts with {c:?}; a task name is a folder name and must not start with '.' or '-'"
+            "it starts with {c:?}; a task name is a folder name and must not start with '.' (hidden, and the store's own folders) or '-' (read as an option by commands)"
+        ));
+    }
+    if name.trim() != name {
+        return Err(format!(
+            "it starts or ends with a space, which is easy to miss; remove it (write `name: \"{}\"`)",
+            name.trim()
         ));
     }
     Ok(())
+}
+
+/// Characters that display as nothing or change the direction of the text around them.
+fn is_invisible_format_char(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1764,7 +1786,8 @@ mod tests {
             );
         }
         let full = check_str(&fixture("full.yml")).config.unwrap();
-        assert_eq!(full.tasks.len(), 2);
+        assert_eq!(full.tasks.len(), 3);
+        assert_eq!(full.tasks[2].name, "My Photos");
         assert_eq!(
             full.tasks[1].excludes,
             ["Downloads/*", ".cache", ".Trash", ".DS_Store"]
@@ -2014,14 +2037,20 @@ tasks:
             "..",
             ".",
             "a/b",
+            "/",
             "-x",
             "\"\"",
             ".hidden",
-            "a b",
             "\"x\\ny\"",
-            "ü",
-            "'a\\b'",
-            &"n".repeat(65),
+            "\"tab\\there\"",
+            "\"nul\\0\"",
+            "\"del\\x7f\"",
+            "\"rtl\\u202Eexe.gpj\"",
+            "\"zero\\u200Bwidth\"",
+            "\" lead\"",
+            "\"trail \"",
+            &"n".repeat(256),
+            &"ü".repeat(128),
         ] {
             let e = only_error(&with_tasks(&format!(
                 "  - name: {bad}\n    dir_source: /srv\n"
@@ -2038,6 +2067,14 @@ tasks:
             ("true", "true"),
             ("Photos_2024-v1.0", "Photos_2024-v1.0"),
             ("!!str 12", "12"),
+            ("My Photos", "My Photos"),
+            ("a b", "a b"),
+            ("ü", "ü"),
+            ("Fotos für Oma 写真", "Fotos für Oma 写真"),
+            ("'a\\b'", "a\\b"),
+            ("\"it's (2024) [old] *?&$;\"", "it's (2024) [old] *?&$;"),
+            ("a..b", "a..b"),
+            ("x.", "x."),
         ] {
             let c = check_str(&with_tasks(&format!(
                 "  - name: {good}\n    dir_source: /srv\n"
@@ -2045,7 +2082,8 @@ tasks:
             assert!(c.is_ok(), "{good}: {:#?}", c.problems);
             assert_eq!(c.config.unwrap().tasks[0].name, name);
         }
-        assert!(check_task_name(&"n".repeat(64)).is_ok());
+        assert!(check_task_name(&"n".repeat(255)).is_ok());
+        assert!(check_task_name(&format!("{}n", "ü".repeat(127))).is_ok());
     }
 
     #[test]

@@ -316,7 +316,7 @@ impl RunContext {
         let mut log = None;
         if let Some(run_id) = self.run_id {
             let dir = self.data.run_logs(run_id);
-            let p = dir.join(format!("{task}.{step}.log"));
+            let p = dir.join(log_file_name(task, step));
             if std::fs::create_dir_all(&dir).is_ok() {
                 if let Ok(f) = std::fs::File::create(&p) {
                     log = Some(Mutex::new(f));
@@ -1078,7 +1078,10 @@ impl RunContext {
     /// Deletes retired snapshots, at idle I/O priority so a big hard-link tree does not stall the
     /// machine.
     async fn cleanup(&self, store: &TaskStore, out: &StepReporter) -> StepEnd {
-        let retired = store.retired();
+        let retired = match store.retired() {
+            Ok(r) => r,
+            Err(e) => return StepEnd::failed(e.to_string()),
+        };
         if retired.is_empty() || self.dry_run {
             return StepEnd::with(Status::Skipped, "nothing to delete");
         }
@@ -1130,6 +1133,28 @@ impl RunContext {
             )
         }
     }
+}
+
+/// The log file of one step: `<task>.<step>.log`. A task name may have up to 255 bytes, a file name
+/// no more: a name that would not fit keeps its first bytes (at a character boundary) and gets `~`
+/// and 8 hex digits of its SHA-256, so two long names still get two files.
+fn log_file_name(task: &str, step: StepKind) -> String {
+    const NAME_MAX: usize = 255;
+    let suffix = format!(".{step}.log");
+    if task.len() + suffix.len() <= NAME_MAX {
+        return format!("{task}{suffix}");
+    }
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(task.as_bytes());
+    let tag = format!(
+        "~{:02x}{:02x}{:02x}{:02x}",
+        hash[0], hash[1], hash[2], hash[3]
+    );
+    let mut keep = NAME_MAX - suffix.len() - tag.len();
+    while !task.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{tag}{suffix}", &task[..keep])
 }
 
 /// The transfer a task's backup uses (`tasks[].engine`, else the default for its kind of source), and
@@ -1327,4 +1352,34 @@ pub async fn plan_task(
     let store = TaskStore::new(&config.dir_backup_local, &task.name);
     let listing = listing(&store, history, &task.name).await?;
     Ok(listing.plan(&config.policy_for(task), tz, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_file_names_fit_a_folder_entry_for_every_task_name() {
+        assert_eq!(
+            log_file_name("My Photos ü", StepKind::Backup),
+            "My Photos ü.backup.log"
+        );
+        for name in [
+            "n".repeat(255),
+            "ü".repeat(127),
+            format!("{}n", "ü".repeat(127)),
+        ] {
+            for step in StepKind::ALL {
+                let f = log_file_name(&name, step);
+                assert!(
+                    f.len() <= 255 && f.ends_with(&format!(".{step}.log")),
+                    "{f}"
+                );
+            }
+        }
+        assert_ne!(
+            log_file_name(&format!("{}a", "n".repeat(254)), StepKind::Backup),
+            log_file_name(&format!("{}b", "n".repeat(254)), StepKind::Backup)
+        );
+    }
 }

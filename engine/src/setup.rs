@@ -165,7 +165,7 @@ pub async fn readiness(
                         .setting(&connection_key(&u.endpoint))
                         .await?
                         .is_some();
-                    let host = e.host.trim_start_matches('[').trim_end_matches(']');
+                    let host = e.address();
                     let trusted = known
                         .lookup(host, e.port.unwrap_or(22))
                         .map(|k| !k.is_empty())

@@ -14,6 +14,11 @@
 //! whose names parse as snapshot names are ever pruned, and they leave the listing by an atomic rename
 //! before their files are deleted, so a crash never leaves a half-deleted folder under a snapshot name.
 //! Nothing else in the task folder is touched.
+//!
+//! The working folders (`.incomplete`, `.resume`, `.pruning`) are never followed: if one of those
+//! names is a symlink or not a folder, the step that needs it fails with
+//! [`StoreError::NotAWorkingFolder`] (remove it) and nothing is written or deleted through it; a
+//! symlink among their entries is never used as a snapshot or link source.
 
 use crate::model::snapshot::SnapshotName;
 use std::ffi::OsStr;
@@ -44,6 +49,8 @@ pub enum StoreError {
     NotWritable { path: PathBuf, source: io::Error },
     #[error("the store root {} is on a filesystem without hard links ({source}); snapshots need hard links (use ext4, xfs, btrfs, zfs or a NAS share that supports them)", path.display())]
     NoHardLinks { path: PathBuf, source: io::Error },
+    #[error("{} is a symlink or not a folder; Mnemosynce keeps its working folder there and never follows or deletes through such a name: remove it (rm {}) and run again", .0.display(), .0.display())]
+    NotAWorkingFolder(PathBuf),
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -129,6 +136,44 @@ impl TaskStore {
         self.dir.join(INCOMPLETE)
     }
 
+    /// The working folder `name` (`.incomplete`, `.resume`, `.pruning`) of the task folder: `None`
+    /// when it does not exist, its path when it is a real folder, and
+    /// [`StoreError::NotAWorkingFolder`] when the name is a symlink (even to a folder) or a file.
+    fn working_dir(&self, name: &str) -> Result<Option<PathBuf>, StoreError> {
+        let path = self.dir.join(name);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_dir() => Ok(Some(path)),
+            Ok(_) => Err(StoreError::NotAWorkingFolder(path)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io {
+                what: "cannot inspect",
+                path,
+                source: e,
+            }),
+        }
+    }
+
+    /// The working folder `name`, created when missing (never through a symlink: see
+    /// [`TaskStore::working_dir`]).
+    fn ensure_working_dir(&self, name: &str) -> Result<PathBuf, StoreError> {
+        if let Some(p) = self.working_dir(name)? {
+            return Ok(p);
+        }
+        let path = self.dir.join(name);
+        match fs::create_dir(&path) {
+            Ok(()) => Ok(path),
+            // Made meanwhile: checked again, so a symlink planted in between is refused too.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self
+                .working_dir(name)?
+                .ok_or(StoreError::NotAWorkingFolder(path)),
+            Err(e) => Err(StoreError::Io {
+                what: "cannot create",
+                path,
+                source: e,
+            }),
+        }
+    }
+
     pub fn snapshot_path(&self, name: &SnapshotName) -> PathBuf {
         self.dir.join(name.to_string())
     }
@@ -194,9 +239,9 @@ impl TaskStore {
     /// while nothing in it (shared by hard link with older snapshots) is ever modified in place.
     pub fn prepare_incomplete(&self) -> Result<Vec<PathBuf>, StoreError> {
         let incomplete = self.incomplete();
-        let resume = self.dir.join(RESUME);
-        if fs::symlink_metadata(&incomplete).is_ok() {
-            fs::create_dir_all(&resume).map_err(io_err("cannot create", &resume))?;
+        self.working_dir(RESUME)?;
+        if let Some(incomplete) = self.working_dir(INCOMPLETE)? {
+            let resume = self.ensure_working_dir(RESUME)?;
             let next = self
                 .resume_dirs()?
                 .iter()
@@ -218,21 +263,18 @@ impl TaskStore {
         Ok(dirs.into_iter().take(MAX_RESUME).map(|(_, p)| p).collect())
     }
 
+    /// The numbered folders in `.resume/`; a symlink or file among them is skipped (never a link
+    /// source, never deleted through).
     fn resume_dirs(&self) -> Result<Vec<(u64, PathBuf)>, StoreError> {
-        let resume = self.dir.join(RESUME);
-        let entries = match fs::read_dir(&resume) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(StoreError::Io {
-                    what: "cannot list",
-                    path: resume,
-                    source: e,
-                })
-            }
+        let Some(resume) = self.working_dir(RESUME)? else {
+            return Ok(Vec::new());
         };
+        let entries = fs::read_dir(&resume).map_err(io_err("cannot list", &resume))?;
         let mut out = Vec::new();
         for entry in entries.flatten() {
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             if let Some(n) = entry
                 .file_name()
                 .to_str()
@@ -285,8 +327,7 @@ impl TaskStore {
             .map_err(io_err("cannot rename the finished snapshot to", &target))?;
         fsync_dir(&self.dir).map_err(io_err("cannot flush", &self.dir))?;
         self.point_latest_to_newest()?;
-        let resume = self.dir.join(RESUME);
-        if resume.exists() {
+        if let Some(resume) = self.working_dir(RESUME)? {
             fs::remove_dir_all(&resume).map_err(io_err("cannot delete", &resume))?;
         }
         Ok(target)
@@ -320,8 +361,7 @@ impl TaskStore {
     /// Only names that parse as snapshot names are accepted; anything else is refused.
     pub fn retire(&self, name: &SnapshotName) -> Result<(), StoreError> {
         let from = self.snapshot_path(name);
-        let pruning = self.dir.join(PRUNING);
-        fs::create_dir_all(&pruning).map_err(io_err("cannot create", &pruning))?;
+        let pruning = self.ensure_working_dir(PRUNING)?;
         let to = pruning.join(name.to_string());
         if fs::symlink_metadata(&to).is_ok() {
             fs::remove_dir_all(&to).map_err(io_err("cannot delete", &to))?;
@@ -330,23 +370,26 @@ impl TaskStore {
         Ok(())
     }
 
-    /// The retired snapshots waiting to be deleted.
-    pub fn retired(&self) -> Vec<PathBuf> {
-        let Ok(entries) = fs::read_dir(self.dir.join(PRUNING)) else {
-            return Vec::new();
+    /// The retired snapshots waiting to be deleted (real folders with snapshot names in
+    /// `.pruning/`); an error when `.pruning` itself is a symlink or not a folder.
+    pub fn retired(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let Some(pruning) = self.working_dir(PRUNING)? else {
+            return Ok(Vec::new());
         };
+        let entries = fs::read_dir(&pruning).map_err(io_err("cannot list", &pruning))?;
         let mut out: Vec<PathBuf> = entries
             .flatten()
             .filter(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(SnapshotName::parse)
-                    .is_some()
+                e.file_type().is_ok_and(|t| t.is_dir())
+                    && e.file_name()
+                        .to_str()
+                        .and_then(SnapshotName::parse)
+                        .is_some()
             })
             .map(|e| e.path())
             .collect();
         out.sort();
-        out
+        Ok(out)
     }
 
     /// The names in the task folder that are none of Mnemosynce's (not snapshot-named, not its

@@ -268,13 +268,15 @@ const FIELDS: &[(&str, &str, &[&str])] = &[
         "Photos",
         &[
             ".hidden",
-            "a b",
+            "a/b",
             "\"\"",
             "~",
-            "\"ü\"",
+            "\" lead\"",
             "\"a\\nb\"",
             "'.'",
-            "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+            "-x",
+            "\"a\\u202Eb\"",
+            "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
         ],
     ),
     (
@@ -439,7 +441,7 @@ fn check_str_survives_hostile_documents_and_reports_them() {
 
     // 3. Duplicate task names, and duplicate keys.
     for _ in 0..30 {
-        let name = rng.pick(&["Photos", "2024", "a.b", "x_y-z", "true"]);
+        let name = rng.pick(&["Photos", "2024", "a.b", "x_y-z", "true", "My Photos ü"]);
         let others = rng.below(3);
         let mut doc = String::from("dir_backup_local: /var\nemail: {enabled: false}\ntasks:\n");
         let dup_at = rng.below(others + 1);

@@ -20,6 +20,8 @@ struct Fixture {
     store: PathBuf,
     mirror: PathBuf,
     extra_yaml: String,
+    /// The task's name (`Photos` unless a test changes it).
+    name: String,
 }
 
 impl Fixture {
@@ -35,15 +37,17 @@ impl Fixture {
             store: p.join("store"),
             mirror: p.join("mirror"),
             extra_yaml: String::new(),
+            name: "Photos".into(),
             _tmp: tmp,
         }
     }
 
     fn yaml(&self, mirror: bool) -> String {
         format!(
-            "dir_backup_local: {}\n{}email: {{enabled: false}}\ntimezone: UTC\nretention: {{keep_last: 100}}\ntasks:\n  - name: Photos\n    dir_source: {}\n    excludes: [\"*.tmp\", \"cache/\"]\n{}",
+            "dir_backup_local: {}\n{}email: {{enabled: false}}\ntimezone: UTC\nretention: {{keep_last: 100}}\ntasks:\n  - name: {}\n    dir_source: {}\n    excludes: [\"*.tmp\", \"cache/\"]\n{}",
             self.store.display(),
             if mirror { format!("dir_backup_remote: {}\n", self.mirror.display()) } else { String::new() },
+            self.name,
             self.source.display(),
             self.extra_yaml,
         )
@@ -87,7 +91,7 @@ impl Fixture {
     }
 
     fn task_dir(&self) -> PathBuf {
-        self.store.join("Photos")
+        self.store.join(&self.name)
     }
 
     /// `mnemosynce adopt Photos`: hands the task's snapshot folders Mnemosynce did not make to
@@ -558,4 +562,107 @@ async fn the_backup_step_logs_the_engine_it_uses() {
         ["transfer engine: rsync (set by the task's engine key)"]
     );
     assert_eq!(f.snapshots().len(), 2);
+}
+
+/// A `.pruning` symlink in the task folder (planted, or left by a restore) is never followed: the
+/// retention step refuses with the name and the fix, and the victim folder keeps its files.
+#[tokio::test]
+async fn a_symlinked_pruning_folder_is_refused_and_its_target_untouched() {
+    let mut f = Fixture::new();
+    f.write("a.jpg", b"a");
+    fs::create_dir_all(f.task_dir()).unwrap();
+    for old in ["2020-01-02_030000", "2020-01-03_030000"] {
+        fs::create_dir(f.task_dir().join(old)).unwrap();
+        fs::write(f.task_dir().join(old).join("a.jpg"), b"a").unwrap();
+    }
+    let victim = f._tmp.path().join("victim");
+    fs::create_dir_all(victim.join("2020-01-02_030000")).unwrap();
+    fs::write(victim.join("2020-01-02_030000/precious"), b"keep me").unwrap();
+    fs::write(victim.join("precious.txt"), b"keep me too").unwrap();
+    std::os::unix::fs::symlink(&victim, f.task_dir().join(".pruning")).unwrap();
+    f.extra_yaml =
+        "    retention: {keep_last: 1, daily: 0, weekly: 0, monthly: 0, yearly: 0}\n".into();
+    f.adopt().await;
+    let (r, _) = f.run(false).await;
+    let (status, msg) = step(&r, StepKind::Retention);
+    assert_eq!(status, Status::Failed, "{msg}");
+    assert!(
+        msg.contains(".pruning is a symlink or not a folder") && msg.contains("remove it"),
+        "{msg}"
+    );
+    assert_eq!(
+        fs::read(victim.join("2020-01-02_030000/precious")).unwrap(),
+        b"keep me"
+    );
+    assert_eq!(
+        fs::read(victim.join("precious.txt")).unwrap(),
+        b"keep me too"
+    );
+    assert_eq!(fs::read_dir(&victim).unwrap().count(), 2);
+    // The snapshots it would have pruned are still in place, not moved into the victim.
+    assert!(f.task_dir().join("2020-01-02_030000/a.jpg").exists());
+}
+
+/// `.incomplete` or `.resume` as a symlink: the backup step refuses before writing anything, and
+/// the folder it points at is left as it was.
+#[tokio::test]
+async fn symlinked_incomplete_or_resume_folders_are_refused_and_their_targets_untouched() {
+    for name in [".incomplete", ".resume"] {
+        let f = Fixture::new();
+        f.write("a.jpg", b"a");
+        fs::create_dir_all(f.task_dir()).unwrap();
+        let victim = f._tmp.path().join("victim");
+        fs::create_dir_all(victim.join("1")).unwrap();
+        fs::write(victim.join("1/precious"), b"keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, f.task_dir().join(name)).unwrap();
+        let (r, _) = f.run(false).await;
+        let (status, msg) = step(&r, StepKind::Backup);
+        assert_eq!(status, Status::Failed, "{name}: {msg}");
+        assert!(
+            msg.contains(&format!("{name} is a symlink or not a folder")),
+            "{name}: {msg}"
+        );
+        assert_eq!(fs::read(victim.join("1/precious")).unwrap(), b"keep me");
+        assert_eq!(
+            fs::read_dir(&victim).unwrap().count(),
+            1,
+            "{name}: written through"
+        );
+        assert!(fs::symlink_metadata(f.task_dir().join(name))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+}
+
+/// A task name with a space and UTF-8, as files written for the original Mnemosynce have: the
+/// snapshot, `latest`, the log and the local mirror all work.
+#[tokio::test]
+async fn a_task_named_with_spaces_and_utf8_is_backed_up_and_mirrored() {
+    let mut f = Fixture::new();
+    f.name = "My Photos ü".into();
+    f.write("a.jpg", b"a");
+    f.write("skip.tmp", b"x");
+    let (r, _) = f.run(true).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(r.tasks[0].task, "My Photos ü");
+    assert_eq!(fs::read(f.task_dir().join("latest/a.jpg")).unwrap(), b"a");
+    assert!(!f.task_dir().join("latest/skip.tmp").exists());
+    let snaps = f.snapshots();
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    let mirrored = f.mirror.join("My Photos ü").join(&snaps[0]).join("a.jpg");
+    assert_eq!(fs::read(&mirrored).unwrap(), b"a");
+    // Each step's log is named after the task.
+    let logs: Vec<String> = fs::read_dir(f.data.logs())
+        .map(|d| {
+            d.flatten()
+                .flat_map(|run| fs::read_dir(run.path()).into_iter().flatten().flatten())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        logs.iter().any(|l| l == "My Photos ü.backup.log"),
+        "{logs:?}"
+    );
 }

@@ -136,8 +136,13 @@ impl Fixture {
     }
 
     fn yaml(&self, source: &str, mirror: Option<&str>) -> String {
+        self.yaml_named("Home", source, mirror)
+    }
+
+    /// [`Fixture::yaml`] with the task called `name`.
+    fn yaml_named(&self, name: &str, source: &str, mirror: Option<&str>) -> String {
         format!(
-            "dir_backup_local: {}\n{}email: {{enabled: false}}\ntimezone: UTC\nretention: {{keep_last: 100}}\ntasks:\n  - name: Home\n    dir_source: \"{}\"\n",
+            "dir_backup_local: {}\n{}email: {{enabled: false}}\ntimezone: UTC\nretention: {{keep_last: 100}}\ntasks:\n  - name: {name}\n    dir_source: \"{}\"\n",
             self.store.display(),
             mirror.map(|m| format!("dir_backup_remote: \"{m}\"\n")).unwrap_or_default(),
             source.replace('\\', "\\\\").replace('"', "\\\""),
@@ -472,4 +477,104 @@ fn descendants(root: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// The snapshot folders (`YYYY-MM-DD_HHMMSS`) in `dir`, sorted.
+fn snapshot_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("20"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// An IPv6 endpoint works end to end: ssh and ssh-keyscan get the bare address, rsync
+/// `user@[::1]:/path`, known_hosts holds `[::1]:port`; the connection test passes every step.
+#[tokio::test]
+async fn an_ipv6_source_and_mirror_work_end_to_end() {
+    let f = Fixture::new().await;
+    assert!(
+        std::net::TcpStream::connect(("::1", f.sshd.port)).is_ok(),
+        "the sshd fixture does not listen on [::1]:{}; log: {}",
+        f.sshd.port,
+        fs::read_to_string(f.sshd.dir.join("sshd.log")).unwrap_or_default()
+    );
+    let scanned = engine::ssh::known_hosts::scan("::1", f.sshd.port, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let kh = KnownHosts::new(&f.data.ssh());
+    for k in &scanned {
+        kh.trust("::1", f.sshd.port, k, true).unwrap();
+    }
+    assert!(fs::read_to_string(f.data.ssh().known_hosts())
+        .unwrap()
+        .contains(&format!("[::1]:{} ", f.sshd.port)));
+    fs::write(f.source.join("a.txt"), b"over v6").unwrap();
+    let v6 = |p: &Path| format!("ssh://{}@[::1]:{}{}", user(), f.sshd.port, p.display());
+    let engine::model::config::Endpoint::Ssh(e) = v6(&f.source).parse().unwrap() else {
+        panic!("not ssh")
+    };
+    let report = engine::ssh::connection::test(&f.data.ssh(), &e, false).await;
+    assert!(report.ok(), "{:#?}", report.steps);
+    let r = f.run(&f.yaml(&v6(&f.source), Some(&v6(&f.mirror)))).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(fs::read(f.latest().join("a.txt")).unwrap(), b"over v6");
+    let snaps = snapshot_names(&f.mirror.join("Home"));
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert_eq!(
+        fs::read(f.mirror.join("Home").join(&snaps[0]).join("a.txt")).unwrap(),
+        b"over v6"
+    );
+}
+
+/// A remote folder with more names than the listing cap is refused with the reason, instead of
+/// being read whole.
+#[tokio::test]
+async fn a_remote_listing_larger_than_its_cap_fails_with_the_reason() {
+    let f = Fixture::new().await;
+    for i in 0..300 {
+        fs::write(f.mirror.join(format!("file-{i:04}")), b"").unwrap();
+    }
+    let engine::model::config::Endpoint::Ssh(e) = f.endpoint(&f.mirror).parse().unwrap() else {
+        panic!("not ssh")
+    };
+    let ssh = f.data.ssh();
+    let all = engine::ssh::list_remote(&ssh, &e, None).await.unwrap();
+    assert_eq!(all.len(), 300);
+    let cap = engine::ssh::capture::StdoutCap {
+        bytes: 1 << 20,
+        lines: 100,
+    };
+    match engine::ssh::list_remote_capped(&ssh, &e, None, cap).await {
+        Err(engine::ssh::RemoteError::Failed(m)) => assert!(
+            m.contains("the remote listing of") && m.contains("is larger than 1 MiB or 100 lines"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A task name with a space and UTF-8 (as files written for the original Mnemosynce have) works
+/// over SSH: rsync's remote arguments are protected (`--protect-args`).
+#[tokio::test]
+async fn a_task_named_with_spaces_and_utf8_is_pulled_and_mirrored_over_ssh() {
+    let f = Fixture::new().await;
+    fs::write(f.source.join("a.txt"), b"alpha").unwrap();
+    let name = "My Photos ü";
+    let yaml = f.yaml_named(name, &f.endpoint(&f.source), Some(&f.endpoint(&f.mirror)));
+    let r = f.run(&yaml).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert_eq!(
+        fs::read(f.store.join(name).join("latest/a.txt")).unwrap(),
+        b"alpha"
+    );
+    let snaps = snapshot_names(&f.mirror.join(name));
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert_eq!(
+        fs::read(f.mirror.join(name).join(&snaps[0]).join("a.txt")).unwrap(),
+        b"alpha"
+    );
 }

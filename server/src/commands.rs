@@ -503,7 +503,7 @@ pub async fn test_connection(cli: &Cli, args: &TestConnectionArgs) -> ExitCode {
         && (args.trust && !report.host_key_changed || args.replace_changed_host_key);
     if trust_now {
         let kh = engine::ssh::known_hosts::KnownHosts::new(&ssh);
-        let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
+        let host = endpoint.address();
         for key in &report.offered {
             if let Err(e) = kh.trust(
                 host,

@@ -60,12 +60,9 @@ pub struct KeyView {
 
 impl KeyView {
     /// A command to run on the remote machine that adds the key (what `ssh-copy-id` does): the key
-    /// line is single-quoted, and it can hold no quote (the engine checks comments).
+    /// line is shell-quoted whole, so even a comment with quotes from an older key stays data.
     pub fn install_command(&self) -> String {
-        format!(
-            "mkdir -p ~/.ssh && chmod 700 ~/.ssh && echo '{}' >> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys",
-            self.public_line
-        )
+        engine::model::connection::key_install_command(&self.public_line)
     }
 }
 

@@ -96,7 +96,7 @@ impl std::error::Error for UnknownTask {}
 /// One source to snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
-    /// Unique; 1–64 chars of `A-Za-z0-9._-`, not starting with `.` or `-` (it is a folder name).
+    /// Unique; a safe single folder name (spaces and UTF-8 fine; see `engine::config::check_task_name`).
     pub name: String,
     pub dir_source: Endpoint,
     /// rsync-style exclude patterns.
@@ -179,7 +179,8 @@ fn default_true() -> bool {
 
 /// Where data comes from or goes to: a local folder, or a folder on another machine over SSH.
 ///
-/// Written in the config as an absolute path, `user@host:/path` or `ssh://user@host:port/path`.
+/// Written in the config as an absolute path, `user@host:/path` or `ssh://user@host:port/path`; an
+/// IPv6 host in brackets (`user@[fd00::1]:/path`, `ssh://user@[fd00::1]:2222/path`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Local(PathBuf),
@@ -190,11 +191,25 @@ pub enum Endpoint {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SshEndpoint {
     pub user: String,
+    /// As written in the config and in rsync's `user@host:path` argument: a name, an IPv4 address,
+    /// or an IPv6 address in brackets (`[fd00::1]`, canonical form). ssh, ssh-keyscan and a TCP
+    /// connect want it without brackets: [`SshEndpoint::address`].
     pub host: String,
     /// `None`: the default port, 22.
     pub port: Option<u16>,
     /// Absolute path on the remote machine.
     pub path: String,
+}
+
+impl SshEndpoint {
+    /// The host as ssh, ssh-keyscan and a TCP connect take it: an IPv6 address without its
+    /// brackets (`fd00::1`), any other host as it is.
+    pub fn address(&self) -> &str {
+        self.host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&self.host)
+    }
 }
 
 /// Why an endpoint string was refused.
@@ -209,7 +224,9 @@ impl fmt::Display for EndpointError {
 
 impl std::error::Error for EndpointError {}
 
-/// A user or host name is safe when it cannot be read as an option or by a shell.
+/// A user or host name is safe when it cannot be read as an option or by a shell: letters, digits,
+/// `.`, `_` and `-`, not starting with `-`. A host may instead be an IPv6 address in brackets, which
+/// must parse as one ([`parse_bracketed_host`]).
 fn check_ssh_word(what: &str, value: &str) -> Result<(), EndpointError> {
     if value.is_empty() {
         return Err(EndpointError(format!("the {what} is empty")));
@@ -220,19 +237,48 @@ fn check_ssh_word(what: &str, value: &str) -> Result<(), EndpointError> {
         )));
     }
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    // Hosts may be IPv6 literals in brackets: [::1]
-    let inner = if what == "host" && value.starts_with('[') && value.ends_with(']') {
-        &value[1..value.len() - 1]
-    } else {
-        value
-    };
-    let ok_inner = |c: char| ok(c) || (what == "host" && inner != value && c == ':');
-    if inner.is_empty() || !inner.chars().all(ok_inner) {
+    if !value.chars().all(ok) {
         return Err(EndpointError(format!(
-            "the {what} {value:?} may only contain letters, digits, '.', '_' and '-'"
+            "the {what} {value:?} may only contain letters, digits, '.', '_' and '-'{}",
+            if what == "host" {
+                " (an IPv6 address goes in brackets: [fd00::1])"
+            } else {
+                ""
+            }
         )));
     }
     Ok(())
+}
+
+/// A host as written in an endpoint: a name checked by [`check_ssh_word`], or `[v6]`, whose inside
+/// must be an IPv6 address (std's parser: no zone id such as `%eth0`, no IPv4, nothing else), kept
+/// in its canonical form (`[fd00::1]`). rsync strips the brackets before it hands the host to ssh
+/// (without `--` on older rsync), so anything else in brackets could become an ssh option.
+fn check_host(host: &str) -> Result<String, EndpointError> {
+    if let Some(inner) = host.strip_prefix('[') {
+        return parse_bracketed_host(host, inner.strip_suffix(']'));
+    }
+    check_ssh_word("host", host)?;
+    Ok(host.to_string())
+}
+
+fn parse_bracketed_host(host: &str, inner: Option<&str>) -> Result<String, EndpointError> {
+    let Some(inner) = inner else {
+        return Err(EndpointError(format!(
+            "the host {host:?} opens a '[' it does not close; an IPv6 address is written [fd00::1]"
+        )));
+    };
+    if inner.contains('%') {
+        return Err(EndpointError(format!(
+            "the host {host:?} has a zone id (%…), which is not supported; use a global or unique-local IPv6 address (fd00::…) or a host name"
+        )));
+    }
+    match inner.parse::<std::net::Ipv6Addr>() {
+        Ok(addr) => Ok(format!("[{addr}]")),
+        Err(_) => Err(EndpointError(format!(
+            "the host {host:?} is in brackets but {inner:?} is not an IPv6 address; write an IPv6 address in brackets ([fd00::1]) or a host name or IPv4 address without brackets"
+        ))),
+    }
 }
 
 fn check_remote_path(path: &str) -> Result<(), EndpointError> {
@@ -270,16 +316,22 @@ impl std::str::FromStr for Endpoint {
                 EndpointError("an ssh:// address needs a user: ssh://user@host:port/path".into())
             })?;
             // `host`, `host:port`, `[v6]` or `[v6]:port`.
-            let (host, port_text) =
-                if let Some(end) = hostport.find(']').filter(|_| hostport.starts_with('[')) {
-                    let (h, rest) = hostport.split_at(end + 1);
-                    (h, rest.strip_prefix(':'))
-                } else {
-                    match hostport.rsplit_once(':') {
-                        Some((h, p)) => (h, Some(p)),
-                        None => (hostport, None),
-                    }
-                };
+            let (host, port_text) = if let Some(end) =
+                hostport.find(']').filter(|_| hostport.starts_with('['))
+            {
+                let (h, rest) = hostport.split_at(end + 1);
+                if !rest.is_empty() && !rest.starts_with(':') {
+                    return Err(EndpointError(format!(
+                            "the host {h:?} must be followed by ':' and the port, or by the path: ssh://user@[fd00::1]:22/path"
+                        )));
+                }
+                (h, rest.strip_prefix(':'))
+            } else {
+                match hostport.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (hostport, None),
+                }
+            };
             let port = match port_text {
                 None => None,
                 Some(p) => match p.parse::<u16>() {
@@ -292,11 +344,11 @@ impl std::str::FromStr for Endpoint {
                 },
             };
             check_ssh_word("user", user)?;
-            check_ssh_word("host", host)?;
+            let host = check_host(host)?;
             check_remote_path(path)?;
             return Ok(Endpoint::Ssh(SshEndpoint {
                 user: user.into(),
-                host: host.into(),
+                host,
                 port,
                 path: path.into(),
             }));
@@ -309,14 +361,35 @@ impl std::str::FromStr for Endpoint {
             }
             return Ok(Endpoint::Local(PathBuf::from(s)));
         }
-        if let Some((userhost, path)) = s.split_once(':') {
-            if let Some((user, host)) = userhost.split_once('@') {
+        // `user@host:/path`, or `user@[v6]:/path` (the address's own ':' are inside the brackets).
+        if let Some((user, rest)) = s.split_once('@').filter(|(u, _)| !u.contains([':', '/'])) {
+            let split = if rest.starts_with('[') {
+                match rest.find(']') {
+                    Some(end) => match rest[end + 1..].strip_prefix(':') {
+                        Some(path) => Some((&rest[..=end], path)),
+                        None => {
+                            return Err(EndpointError(format!(
+                                "the host {:?} must be followed by ':' and the path: user@[fd00::1]:/path",
+                                &rest[..=end]
+                            )))
+                        }
+                    },
+                    None => {
+                        return Err(parse_bracketed_host(rest, None)
+                            .err()
+                            .unwrap_or_else(|| EndpointError("unclosed '['".into())))
+                    }
+                }
+            } else {
+                rest.split_once(':')
+            };
+            if let Some((host, path)) = split {
                 check_ssh_word("user", user)?;
-                check_ssh_word("host", host)?;
+                let host = check_host(host)?;
                 check_remote_path(path)?;
                 return Ok(Endpoint::Ssh(SshEndpoint {
                     user: user.into(),
-                    host: host.into(),
+                    host,
                     port: None,
                     path: path.into(),
                 }));
@@ -716,6 +789,50 @@ mod tests {
             panic!("not ssh")
         };
         assert_eq!((e.host.as_str(), e.port), ("[::1]", Some(2222)));
+        assert_eq!(e.address(), "::1");
+        let Endpoint::Ssh(e) = "me@[FD00:0::1]:/x".parse::<Endpoint>().unwrap() else {
+            panic!("not ssh")
+        };
+        assert_eq!(
+            (e.user.as_str(), e.host.as_str(), e.port, e.path.as_str()),
+            ("me", "[fd00::1]", None, "/x")
+        );
+        assert_eq!(e.address(), "fd00::1");
+        assert_eq!(e.to_string(), "me@[fd00::1]:/x");
+        assert_eq!(e.to_string().parse::<Endpoint>().unwrap(), Endpoint::Ssh(e));
+    }
+
+    /// Brackets hold an IPv6 address and nothing else: rsync strips them and hands the rest to ssh
+    /// (without `--` on older rsync), where `-E…` would be an option.
+    #[test]
+    fn bracketed_hosts_must_be_ipv6_addresses() {
+        for (bad, why) in [
+            ("me@[-Eowned.log]:/x", "not an IPv6 address"),
+            ("ssh://u@[-Eowned.log]/p", "not an IPv6 address"),
+            ("ssh://u@[-oProxyCommand=id]:22/p", "not an IPv6 address"),
+            ("me@[::1;id]:/x", "not an IPv6 address"),
+            ("ssh://u@[::1;id]/p", "not an IPv6 address"),
+            ("me@[fe80::1%eth0]:/x", "zone id"),
+            ("ssh://u@[fe80::1%25eth0]:22/p", "zone id"),
+            ("me@[]:/x", "not an IPv6 address"),
+            ("ssh://u@[]:22/p", "not an IPv6 address"),
+            ("me@[127.0.0.1]:/x", "not an IPv6 address"),
+            ("ssh://u@[127.0.0.1]/p", "not an IPv6 address"),
+            ("ssh://u@[nas.lan]/p", "not an IPv6 address"),
+            ("me@[::1:/x", "does not close"),
+            ("ssh://u@[::1/p", "does not close"),
+            ("me@::1:/x", "the host is empty"),
+            ("ssh://u@::1/p", "IPv6 address goes in brackets"),
+            ("me@[::1]x:/p", "followed by ':'"),
+            ("me@[::1]]:/p", "followed by ':'"),
+            ("ssh://u@[::1]x/p", "followed by ':'"),
+            ("ssh://u@[::1]]:22/p", "followed by ':'"),
+        ] {
+            match bad.parse::<Endpoint>() {
+                Ok(e) => panic!("{bad:?} was accepted as {e:?}"),
+                Err(e) => assert!(e.0.contains(why), "{bad:?}: {e}"),
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!
 //! A failed step skips the ones after it.
 
+use super::capture::{run_capped, CaptureError, StdoutCap};
 use super::known_hosts::{self, HostKey, HostKeyStatus, KnownHosts};
 use super::{list_remote, RemoteError, SshDir};
 use crate::model::config::SshEndpoint;
@@ -118,11 +119,7 @@ pub async fn test_live(
     };
 
     // 1. TCP
-    let host = e
-        .host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
+    let host = e.address().to_string();
     match tokio::time::timeout(
         STEP_TIMEOUT,
         tokio::net::TcpStream::connect((host.as_str(), port)),
@@ -216,28 +213,31 @@ pub async fn test_live(
     }
 
     // 3. Login, 4. rsync: one constant remote command, never user input.
-    let out = tokio::time::timeout(
-        STEP_TIMEOUT,
-        tokio::process::Command::new("ssh")
-            .args(ssh.ssh_argv(e, &["rsync", "--version"]))
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await;
-    let out = match out {
-        Ok(Ok(o)) => o,
-        Ok(Err(err)) => {
+    let mut cmd = tokio::process::Command::new("ssh");
+    cmd.args(ssh.ssh_argv(e, &["rsync", "--version"]));
+    let out = match run_capped(&mut cmd, StdoutCap::SMALL, STEP_TIMEOUT).await {
+        Ok(o) => o,
+        Err(err @ CaptureError::Start { .. }) => {
             report.steps.push(step(
                 names[2].clone(),
                 Verdict::Fail,
-                format!("cannot run ssh: {err}"),
+                err.to_string(),
                 Some("install openssh-client"),
             ));
             skip_rest(&mut report, 3);
             return report.finish();
         }
-        Err(_) => {
+        Err(err @ CaptureError::TooLarge { .. }) => {
+            report.steps.push(step(
+                names[2].clone(),
+                Verdict::Fail,
+                format!("the answer to `rsync --version` is far too long: {err}"),
+                Some("the remote's shell or rsync prints unexpected output; check ~/.bashrc and the rsync installed there"),
+            ));
+            skip_rest(&mut report, 3);
+            return report.finish();
+        }
+        Err(CaptureError::Timeout(_)) => {
             report.steps.push(step(
                 names[2].clone(),
                 Verdict::Fail,
@@ -339,15 +339,9 @@ async fn probe_writable(ssh: &SshDir, e: &SshEndpoint) -> Result<(), String> {
     let mut src = empty.clone().into_os_string();
     src.push("/");
     let run = |args: Vec<std::ffi::OsString>| async move {
-        tokio::time::timeout(
-            STEP_TIMEOUT,
-            tokio::process::Command::new("rsync")
-                .args(args)
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
+        let mut cmd = tokio::process::Command::new("rsync");
+        cmd.args(args);
+        run_capped(&mut cmd, StdoutCap::SMALL, STEP_TIMEOUT).await
     };
     // Create <path>/<probe>/ ...
     let _ = std::fs::create_dir(empty.join(&probe));
@@ -365,7 +359,7 @@ async fn probe_writable(ssh: &SshDir, e: &SshEndpoint) -> Result<(), String> {
     ])
     .await;
     let _ = std::fs::remove_dir(empty.join(&probe));
-    let ok = matches!(&create, Ok(Ok(o)) if o.status.success());
+    let ok = matches!(&create, Ok(o) if o.status.success());
     // ... then delete it again: --delete removes what is included and no longer in the source.
     let _ = run(vec![
         "-r".into(),
@@ -386,12 +380,12 @@ async fn probe_writable(ssh: &SshDir, e: &SshEndpoint) -> Result<(), String> {
         Ok(())
     } else {
         let why = match create {
-            Ok(Ok(o)) => String::from_utf8_lossy(&o.stderr)
+            Ok(o) => String::from_utf8_lossy(&o.stderr)
                 .lines()
                 .last()
                 .unwrap_or("")
                 .to_string(),
-            _ => "no answer".into(),
+            Err(err) => err.to_string(),
         };
         Err(format!("not writable: {why}"))
     }
@@ -428,7 +422,7 @@ pub async fn trust_seen_key(
     fingerprint: &str,
 ) -> Result<HostKey, TrustError> {
     let port = e.port.unwrap_or(22);
-    let host = e.host.trim_start_matches('[').trim_end_matches(']');
+    let host = e.address();
     let scanned = known_hosts::scan(host, port, STEP_TIMEOUT).await?;
     let known = KnownHosts::new(ssh);
     if let HostKeyStatus::Changed { .. } = known.check(host, port, &scanned)? {

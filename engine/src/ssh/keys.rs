@@ -16,6 +16,9 @@
 //!   (`O_CREAT|O_EXCL`): there is no moment when it is readable by others, and an existing file — or
 //!   a symlink planted in its place — is never overwritten nor followed.
 //! - The private key never leaves this module: [`KeyInfo`] carries only public data.
+//! - A comment ([`validate_comment`]) holds no shell-special character (no quotes, `$`, `;`, …):
+//!   its public line is pasted into a shell on the other machine. The copyable install command
+//!   (`model::connection::key_install_command`) quotes the whole line anyway, for older keys.
 //!
 //! Listing ([`list`]) is read-only and forgiving: a broken key pair is **listed with a
 //! [`KeyInfo::problem`]** that says what is wrong and how to fix it (rather than skipped), so the
@@ -147,7 +150,9 @@ pub fn validate_key_name(name: &str) -> Result<(), SshError> {
 /// Checks a key comment: at most [`MAX_COMMENT_CHARS`] characters, no control characters (so no
 /// newline: the public key stays one line) and no invisible direction/format characters that could
 /// make a comment display as something else. Surrounding spaces are not allowed either (OpenSSH
-/// drops them when it reads the line back).
+/// drops them when it reads the line back). Only letters, digits, spaces and `@ . _ - + , : = /`
+/// are allowed: the public line is pasted into a remote shell (`key_install_command`), so quotes,
+/// `$`, backticks, `;`, brackets and the like are refused even though that command quotes the line.
 pub fn validate_comment(comment: &str) -> Result<(), SshError> {
     let bad = |why: &str| Err(SshError::InvalidComment(why.to_string()));
     if comment.chars().count() > MAX_COMMENT_CHARS {
@@ -165,7 +170,17 @@ pub fn validate_comment(comment: &str) -> Result<(), SshError> {
     if comment.trim() != comment {
         return bad("it starts or ends with a space");
     }
+    if let Some(c) = comment.chars().find(|&c| !is_comment_char(c)) {
+        return Err(SshError::InvalidComment(format!(
+            "it contains {c:?}, which a shell reads specially (the key line is pasted into a shell on the other machine); use only letters, digits, spaces and @ . _ - + , : = /"
+        )));
+    }
     Ok(())
+}
+
+/// A character a key comment may hold: nothing a shell reads specially.
+fn is_comment_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, ' ' | '@' | '.' | '_' | '-' | '+' | ',' | ':' | '=' | '/')
 }
 
 fn is_invisible_format_char(c: char) -> bool {
@@ -585,6 +600,24 @@ pub(crate) mod tests {
             "trail ",
             "rtl\u{202E}txt",
             &"c".repeat(201),
+            "it's",
+            "a\"b",
+            "$(id)",
+            "`id`",
+            "a;b",
+            "a&b",
+            "a|b",
+            "a>b",
+            "a<b",
+            "back\\slash",
+            "(sub)",
+            "{a,b}",
+            "*",
+            "a?",
+            "[x]",
+            "!1",
+            "#c",
+            "~",
         ] {
             assert!(
                 matches!(
@@ -597,7 +630,8 @@ pub(crate) mod tests {
         assert!(!ssh.path().exists(), "nothing may be created");
         validate_comment(&"é".repeat(200)).unwrap();
         validate_comment("").unwrap();
-        validate_comment("mnemosynce@nas (backups)").unwrap();
+        validate_comment("mnemosynce@nas, backups+1: a=b/c").unwrap();
+        validate_comment("Jürgen's").unwrap_err();
     }
 
     #[test]

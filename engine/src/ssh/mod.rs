@@ -16,10 +16,14 @@
 //! folder (`.cm-<hash>`) and every command that may use it starts in that folder
 //! ([`SshDir::workdir`]). The connection test never shares: it must see a fresh login.
 //!
+//! Nothing a remote prints is collected whole ([`capture`]): a folder listing stops at
+//! [`LISTING_CAP`] and fails with that reason, other answers at a few KiB, stderr keeps its tail.
+//!
 //! - [`keys`]: generate, list and delete ed25519 key pairs.
 //! - [`known_hosts`]: fetch a host's key with its SHA256 fingerprint, check it against the trusted
 //!   ones, trust it.
 
+pub mod capture;
 pub mod connection;
 pub mod keys;
 pub mod known_hosts;
@@ -111,18 +115,11 @@ impl SshDir {
         let mut cmd = self.command("ssh");
         // The first value of an option wins: this master is made, never joined.
         cmd.args(["-o", "ControlMaster=yes", "-N", "-f"])
-            .args(self.ssh_argv(e, &[]))
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
-        let out = match tokio::time::timeout(REMOTE_TIMEOUT, cmd.output()).await {
-            Err(_) => {
-                return Err(format!(
-                    "{e}: no answer within {} s",
-                    REMOTE_TIMEOUT.as_secs()
-                ))
-            }
-            Ok(Err(err)) => return Err(format!("cannot start ssh: {err}")),
-            Ok(Ok(o)) => o,
+            .args(self.ssh_argv(e, &[]));
+        let out = match capture::run_capped(&mut cmd, StdoutCap::SMALL, REMOTE_TIMEOUT).await {
+            Err(err @ CaptureError::Start { .. }) => return Err(err.to_string()),
+            Err(err) => return Err(format!("{e}: ssh: {err}")),
+            Ok(o) => o,
         };
         if out.status.success() {
             return Ok(true);
@@ -141,7 +138,7 @@ impl SshDir {
             .arg("-l")
             .arg(&e.user)
             .arg("--")
-            .arg(&e.host)
+            .arg(e.address())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -169,11 +166,19 @@ impl SshDir {
 }
 
 use crate::model::config::SshEndpoint;
+use capture::{CaptureError, StdoutCap};
 use std::ffi::OsString;
 use std::time::Duration;
 
 /// How long a listing or check over SSH may take before it is given up.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most a remote folder listing may hold: 1 MiB or 100 000 names (a task folder holds a few
+/// hundred snapshots; a mirror root one folder per task).
+pub const LISTING_CAP: StdoutCap = StdoutCap {
+    bytes: 1 << 20,
+    lines: 100_000,
+};
 
 /// A path for an ssh option or `-i`, which ssh expands `%` tokens in: a literal `%` is `%%`.
 fn escape_tokens(path: &Path) -> String {
@@ -267,13 +272,15 @@ impl SshDir {
         argv.push("-l".into());
         argv.push(e.user.clone().into());
         argv.push("--".into());
-        argv.push(e.host.clone().into());
+        // ssh takes an IPv6 address bare; `[fd00::1]` would be looked up as a name.
+        argv.push(e.address().into());
         argv.extend(command.iter().map(OsString::from));
         argv
     }
 }
 
-/// The rsync argument for a folder on the endpoint: `user@host:/path/` (or `/path/sub/`).
+/// The rsync argument for a folder on the endpoint: `user@host:/path/` (or `/path/sub/`); an IPv6
+/// host keeps its brackets (`user@[fd00::1]:/path/`), which rsync removes before it runs ssh.
 /// Used with `--protect-args`, so the remote side never hands the path to a shell.
 pub fn rsync_remote_arg(e: &SshEndpoint, sub: Option<&str>) -> OsString {
     let mut path = e.path.trim_end_matches('/').to_string();
@@ -310,6 +317,16 @@ pub async fn list_remote(
     e: &SshEndpoint,
     sub: Option<&str>,
 ) -> Result<Vec<String>, RemoteError> {
+    list_remote_capped(ssh, e, sub, LISTING_CAP).await
+}
+
+/// [`list_remote`] with another cap (tests use a small one).
+pub async fn list_remote_capped(
+    ssh: &SshDir,
+    e: &SshEndpoint,
+    sub: Option<&str>,
+    cap: StdoutCap,
+) -> Result<Vec<String>, RemoteError> {
     let rsh = ssh.rsync_rsh(e.port).map_err(RemoteError::Failed)?;
     let mut cmd = ssh.command("rsync");
     cmd.arg("--protect-args")
@@ -318,18 +335,18 @@ pub async fn list_remote(
         .arg("-e")
         .arg(rsh)
         .arg(rsync_remote_arg(e, sub))
-        .env("LC_ALL", "C")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let out = match tokio::time::timeout(REMOTE_TIMEOUT, cmd.output()).await {
-        Err(_) => {
+        .env("LC_ALL", "C");
+    let out = match capture::run_capped(&mut cmd, cap, REMOTE_TIMEOUT).await {
+        Ok(o) => o,
+        Err(err @ CaptureError::Start { .. }) => return Err(RemoteError::Failed(err.to_string())),
+        Err(CaptureError::TooLarge { limit }) => {
+            let folder = rsync_remote_arg(e, sub);
             return Err(RemoteError::Failed(format!(
-                "{e}: no answer within {} s",
-                REMOTE_TIMEOUT.as_secs()
-            )))
+                "the remote listing of {} is larger than {limit}, so it was stopped; check that the path names the backup folder and not a big data folder",
+                folder.to_string_lossy()
+            )));
         }
-        Ok(Err(err)) => return Err(RemoteError::Failed(format!("cannot start rsync: {err}"))),
-        Ok(Ok(o)) => o,
+        Err(err) => return Err(RemoteError::Failed(format!("{e}: {err}"))),
     };
     let stderr = stderr_lines(&out.stderr);
     if !out.status.success() {

@@ -13,7 +13,7 @@ use crate::model::events::{LogLevel, Progress, TransferStats};
 use std::ffi::OsString;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
 /// Progress events are sent at most this often.
@@ -134,6 +134,35 @@ pub struct RsyncRun {
 
 /// How many stderr lines a run keeps for explaining a failure (all go to the log).
 const KEEP_STDERR: usize = 50;
+
+/// The longest line kept from rsync's stdout or stderr; the rest of a longer line is dropped, so
+/// a remote that prints one endless line cannot exhaust memory.
+const MAX_LINE: usize = 8 * 1024;
+
+/// The next `\n`-ended line of `r` (the last one may lack it), of which at most `max` bytes are
+/// kept; `None` at the end or on a read error.
+async fn next_line_capped<R: AsyncBufRead + Unpin>(r: &mut R, max: usize) -> Option<String> {
+    let mut line = Vec::new();
+    let mut any = false;
+    loop {
+        let buf = r.fill_buf().await.ok()?;
+        if buf.is_empty() {
+            return any.then(|| String::from_utf8_lossy(&line).into_owned());
+        }
+        any = true;
+        let (end, used) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, i + 1),
+            None => (buf.len(), buf.len()),
+        };
+        let room = max.saturating_sub(line.len());
+        line.extend_from_slice(&buf[..end.min(room)]);
+        let done = used > end;
+        r.consume(used);
+        if done {
+            return Some(String::from_utf8_lossy(&line).into_owned());
+        }
+    }
+}
 
 impl RsyncRun {
     /// Maps the exit code as SPEC §4.2 says.
@@ -260,8 +289,8 @@ pub async fn run_rsync(
         let mut last = None;
         let mut kept = std::collections::VecDeque::new();
         if let Some(stderr) = stderr {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+            let mut stderr = BufReader::new(stderr);
+            while let Some(line) = next_line_capped(&mut stderr, MAX_LINE).await {
                 if kept.len() == KEEP_STDERR {
                     kept.pop_front();
                 }
@@ -339,7 +368,10 @@ async fn read_stdout<R: AsyncRead + Unpin>(
         };
         for &b in &buf[..n] {
             if b != b'\r' && b != b'\n' {
-                line.push(b);
+                // A line longer than any rsync prints (a hostile remote's) is cut, not kept whole.
+                if line.len() < MAX_LINE {
+                    line.push(b);
+                }
                 continue;
             }
             let text = String::from_utf8_lossy(&line).into_owned();
@@ -578,5 +610,19 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(cancelled.into_outcome().end, TransferEnd::Cancelled);
+    }
+
+    /// One endless stderr line (a hostile remote's) is kept to its first MAX_LINE bytes, and the
+    /// lines after it are still read.
+    #[tokio::test]
+    async fn long_lines_are_cut_and_the_next_ones_still_read() {
+        let mut text = vec![b'x'; 3 * MAX_LINE];
+        text.extend_from_slice(b"\nshort\nlast");
+        let mut r = BufReader::with_capacity(64, &text[..]);
+        let first = next_line_capped(&mut r, MAX_LINE).await.unwrap();
+        assert_eq!(first.len(), MAX_LINE);
+        assert_eq!(next_line_capped(&mut r, MAX_LINE).await.unwrap(), "short");
+        assert_eq!(next_line_capped(&mut r, MAX_LINE).await.unwrap(), "last");
+        assert_eq!(next_line_capped(&mut r, MAX_LINE).await, None);
     }
 }
