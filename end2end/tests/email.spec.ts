@@ -29,7 +29,7 @@ test('email settings: saved into the file, the password write-only, the test ema
     const configPath = join(server.dataDir, 'backup_config.yml');
     writeFileSync(
       configPath,
-      `# mine\ndir_backup_local: ${server.dataDir}\nemail: {enabled: false}\ntimezone: UTC\n` +
+      `# mine\ndir_backup_local: ${join(server.dataDir, 'store')}\nemail: {enabled: false}\ntimezone: UTC\n` +
         `tasks:\n  - name: Photos   # keep this comment\n    dir_source: ${source}\n`,
     );
     await signIn(page, server.url, TEST_PASSWORD);
