@@ -10,31 +10,11 @@
 //! - every document built to be invalid gets at least one error.
 //!
 //! The seed is fixed, so a failure reproduces; the failing document is printed.
-#![cfg(feature = "native")]
 
 use engine::config::{check_str, check_task_name, Checked};
 use engine::model::config::Config;
 use std::path::Path;
-
-/// xorshift64*: tiny, deterministic, good enough to pick test cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use testkit::Rng;
 
 fn fixtures() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/original-configs");
@@ -343,9 +323,9 @@ const ALPHABET: &[char] = &[
 
 fn mutate(rng: &mut Rng, doc: &str) -> String {
     let mut chars: Vec<char> = doc.chars().collect();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(chars.len() + 1);
-        match rng.below(3) {
+    for _ in 0..1 + rng.index(4) {
+        let at = rng.index(chars.len() + 1);
+        match rng.index(3) {
             0 if at < chars.len() => chars[at] = *rng.pick(ALPHABET),
             1 if at < chars.len() => {
                 chars.remove(at);
@@ -358,7 +338,7 @@ fn mutate(rng: &mut Rng, doc: &str) -> String {
 
 fn truncate(rng: &mut Rng, doc: &str) -> String {
     let n = doc.chars().count();
-    doc.chars().take(rng.below(n + 1)).collect()
+    doc.chars().take(rng.index(n + 1)).collect()
 }
 
 /// Deletes, duplicates, swaps or re-indents whole lines.
@@ -367,9 +347,9 @@ fn shuffle_lines(rng: &mut Rng, doc: &str) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    for _ in 0..1 + rng.below(3) {
-        let i = rng.below(lines.len());
-        match rng.below(4) {
+    for _ in 0..1 + rng.index(3) {
+        let i = rng.index(lines.len());
+        match rng.index(4) {
             0 => {
                 lines.remove(i);
             }
@@ -378,10 +358,10 @@ fn shuffle_lines(rng: &mut Rng, doc: &str) -> String {
                 lines.insert(i, copy);
             }
             2 => {
-                let j = rng.below(lines.len());
+                let j = rng.index(lines.len());
                 lines.swap(i, j);
             }
-            _ => lines[i] = format!("{}{}", " ".repeat(rng.below(6)), lines[i].trim_start()),
+            _ => lines[i] = format!("{}{}", " ".repeat(rng.index(6)), lines[i].trim_start()),
         }
         if lines.is_empty() {
             break;
@@ -394,7 +374,7 @@ fn shuffle_lines(rng: &mut Rng, doc: &str) -> String {
 
 #[test]
 fn check_str_survives_hostile_documents_and_reports_them() {
-    let mut rng = Rng(0x6d6e_656d_6f73_796e); // "mnemosyn"
+    let mut rng = Rng::new(0x6d6e_656d_6f73_796e); // "mnemosyn"
     let mut stats = Stats::default();
     let fixtures = fixtures();
     let started = std::time::Instant::now();
@@ -427,7 +407,7 @@ fn check_str_survives_hostile_documents_and_reports_them() {
     let universal = universally_bad();
     for _ in 0..250 {
         let (field, _, specific) = *rng.pick(FIELDS);
-        let value = if rng.below(2) == 0 {
+        let value = if rng.index(2) == 0 {
             rng.pick(specific).to_string()
         } else {
             rng.pick(&universal).clone()
@@ -442,9 +422,9 @@ fn check_str_survives_hostile_documents_and_reports_them() {
     // 3. Duplicate task names, and duplicate keys.
     for _ in 0..30 {
         let name = rng.pick(&["Photos", "2024", "a.b", "x_y-z", "true", "My Photos ü"]);
-        let others = rng.below(3);
+        let others = rng.index(3);
         let mut doc = String::from("dir_backup_local: /var\nemail: {enabled: false}\ntasks:\n");
-        let dup_at = rng.below(others + 1);
+        let dup_at = rng.index(others + 1);
         for i in 0..=others {
             doc.push_str(&format!("  - name: T{i}\n    dir_source: /srv\n"));
             if i == dup_at {
@@ -464,7 +444,7 @@ fn check_str_survives_hostile_documents_and_reports_them() {
 
     // 4. Alias bombs of random shapes, each expanding to at least a million nodes.
     for _ in 0..20 {
-        let width = 3 + rng.below(8);
+        let width = 3 + rng.index(8);
         let mut depth = 1;
         while width.pow(depth) < 1_000_000 {
             depth += 1;
@@ -481,8 +461,8 @@ fn check_str_survives_hostile_documents_and_reports_them() {
 
     // 5. Deep nesting, block and flow.
     for _ in 0..20 {
-        let depth = 65 + rng.below(5_000);
-        let doc = match rng.below(4) {
+        let depth = 65 + rng.index(5_000);
+        let doc = match rng.index(4) {
             0 => format!("tasks:\n{}x\n", "- ".repeat(depth)),
             1 => format!("tasks: {}", "[".repeat(depth)),
             2 => format!("tasks: {}x{}\n", "[".repeat(depth), "]".repeat(depth)),

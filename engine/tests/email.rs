@@ -15,113 +15,18 @@ use mail_parser::{MessageParser, MimeHeaders};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::{Certs, Smtpd};
 use tokio_util::sync::CancellationToken;
 
 const USER: &str = "owner@example.com";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A CA and a server certificate for 127.0.0.1, as PEM files in `dir`.
-struct Certs {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn make_certs(dir: &Path) -> Certs {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Mnemosynce test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    let certs = Certs {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("cert.pem"),
-        key: dir.join("key.pem"),
-    };
-    fs::write(&certs.ca, ca.pem()).unwrap();
-    fs::write(&certs.cert, leaf.pem()).unwrap();
-    fs::write(&certs.key, leaf_key.serialize_pem()).unwrap();
-    certs
-}
-
-/// A running SMTP server; stopped by PID on drop.
-struct Smtpd {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Smtpd {
-    fn start(dir: &Path, mode: &str, certs: Option<&Certs>) -> Smtpd {
-        fs::create_dir_all(dir).unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/smtpd");
-        let mut cmd = Command::new(script);
-        cmd.arg("--dir").arg(dir).arg("--mode").arg(mode);
-        if let Some(c) = certs {
-            cmd.arg("--cert").arg(&c.cert).arg("--key").arg(&c.key);
-        }
-        if mode != "hang" {
-            cmd.args(["--user", USER, "--password", PASSWORD]);
-        }
-        cmd.stdout(std::process::Stdio::null());
-        // Owned by the guard from the start: a failed start still kills and reaps it.
-        let mut smtpd = Smtpd {
-            child: cmd.spawn().expect("start the smtpd fixture"),
-            dir: dir.to_path_buf(),
-            port: 0,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(p) = fs::read_to_string(dir.join("port")) {
-                if let Ok(port) = p.trim().parse::<u16>() {
-                    smtpd.port = port;
-                    return smtpd;
-                }
-            }
-            if let Ok(Some(status)) = smtpd.child.try_wait() {
-                panic!(
-                    "the smtpd fixture exited ({status}): {}",
-                    fs::read_to_string(dir.join("smtpd.log")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "the smtpd fixture did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The messages received so far: (envelope JSON, raw message).
-    fn received(&self) -> Vec<(serde_json::Value, Vec<u8>)> {
-        let mut out = Vec::new();
-        for n in 1.. {
-            let json = self.dir.join(format!("mail/{n}.json"));
-            let Ok(text) = fs::read_to_string(&json) else {
-                break;
-            };
-            let eml = fs::read(self.dir.join(format!("mail/{n}.eml"))).unwrap();
-            out.push((serde_json::from_str(&text).unwrap(), eml));
-        }
-        out
-    }
-}
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on the PID of our own child, then reaped by wait().
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let _ = self.child.wait();
-    }
+/// The SMTP fixture in `mode`, with the test's login unless it is the server that never answers.
+fn start_smtpd(dir: &Path, mode: &str, certs: Option<&Certs>) -> Smtpd {
+    let login = (mode != "hang").then_some((USER, PASSWORD));
+    Smtpd::start(dir, mode, certs, login)
 }
 
 /// A data directory, a store and a configuration around one SMTP server.
@@ -136,7 +41,7 @@ impl Fixture {
     fn new() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
-        let certs = make_certs(&root);
+        let certs = Certs::make(&root);
         for d in ["store", "src/Photos", "src/Music"] {
             fs::create_dir_all(root.join(d)).unwrap();
         }
@@ -155,7 +60,7 @@ impl Fixture {
     }
 
     fn smtpd(&self, mode: &str) -> Smtpd {
-        Smtpd::start(
+        start_smtpd(
             &self.root.join(format!("smtpd-{mode}")),
             mode,
             Some(&self.certs),
@@ -520,7 +425,7 @@ async fn an_untrusted_certificate_fails_the_tls_step_with_the_fix() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_accepts_and_then_hangs_times_out() {
     let f = Fixture::new();
-    let server = Smtpd::start(&f.root.join("smtpd-hang"), "hang", None);
+    let server = start_smtpd(&f.root.join("smtpd-hang"), "hang", None);
     // Without TLS the greeting is awaited by the connect step; with implicit TLS, by the TLS step.
     for (security, step) in [("starttls", "connect"), ("none", "connect"), ("tls", "TLS")] {
         let yaml = f.yaml(&f.smtp(&server, security), "", &["Photos"]);

@@ -66,6 +66,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use testkit::Rng;
 use tokio_util::sync::CancellationToken;
 
 /// A path relative to a tree's root, as raw bytes (`.` is the root itself).
@@ -74,58 +75,15 @@ type Rel = Vec<u8>;
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
 
-/// xorshift64*: small, seeded, the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix64 of the seed, so that neighbouring seeds give unrelated sequences (never 0).
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut v = Vec::with_capacity(n + 8);
-        while v.len() < n {
-            v.extend_from_slice(&self.next().to_le_bytes());
-        }
-        v.truncate(n);
-        v
-    }
-
-    /// A plausible mtime: 2001..2025, with nanoseconds most of the time.
-    fn mtime(&mut self) -> (i64, i64) {
-        let sec = 1_000_000_000 + self.below(750_000_000) as i64;
-        let nsec = if self.chance(20) {
-            0
-        } else {
-            self.below(1_000_000_000) as i64
-        };
-        (sec, nsec)
-    }
+/// A plausible mtime: 2001..2025, with nanoseconds most of the time.
+fn random_mtime(rng: &mut Rng) -> (i64, i64) {
+    let sec = 1_000_000_000 + rng.below(750_000_000) as i64;
+    let nsec = if rng.chance(20) {
+        0
+    } else {
+        rng.below(1_000_000_000) as i64
+    };
+    (sec, nsec)
 }
 
 fn seed() -> u64 {
@@ -777,7 +735,10 @@ fn build_tree(root: &Path, rng: &mut Rng, caps: &Caps) {
     chmod(root, 0o751);
     let mut dir_times = Vec::new();
     for (rel, m) in walk(root) {
-        let t = times.get(&rel).copied().unwrap_or_else(|| rng.mtime());
+        let t = times
+            .get(&rel)
+            .copied()
+            .unwrap_or_else(|| random_mtime(rng));
         if m.is_dir() {
             dir_times.push((rel, t));
         } else {
@@ -1317,7 +1278,7 @@ fn apply(
         }
         Op::DirMtimeOnly => {
             let d = pick(rng, &inv.dirs)?;
-            set_mtime(&p(&d), rng.mtime());
+            set_mtime(&p(&d), random_mtime(rng));
             format!("directory mtime changed only {}", s(&d))
         }
     })

@@ -1,5 +1,6 @@
 //! Runs against real rsync on temporary folders: what a user would see in their store and mirror.
 
+use crate::util::step;
 use engine::config;
 use engine::data_dir::DataDir;
 use engine::history::History;
@@ -124,15 +125,6 @@ impl Fixture {
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, content).unwrap();
     }
-}
-
-fn step(report: &RunReport, kind: StepKind) -> (Status, String) {
-    let s = report.tasks[0]
-        .steps
-        .iter()
-        .find(|s| s.step == kind)
-        .unwrap();
-    (s.status, s.message.clone().unwrap_or_default())
 }
 
 fn ino(p: &Path) -> u64 {

@@ -1,6 +1,7 @@
 //! SSH sources and mirrors against a real OpenSSH server: `scripts/fixtures/sshd` on a free loopback
 //! port, with its own host key and `authorized_keys`, stopped by PID when the test ends.
 
+use crate::util::step;
 use engine::config;
 use engine::data_dir::DataDir;
 use engine::history::History;
@@ -11,71 +12,11 @@ use engine::ssh::{keys, known_hosts::KnownHosts};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::{user, Sshd};
 use tokio_util::sync::CancellationToken;
-
-/// A running sshd; killed by PID on drop.
-struct Sshd {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Sshd {
-    fn start(dir: &Path, authorized_keys: &Path, port: Option<u16>) -> Sshd {
-        let _ = fs::remove_file(dir.join("port"));
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/sshd");
-        let mut cmd = Command::new(script);
-        cmd.arg(dir).arg(authorized_keys);
-        if let Some(p) = port {
-            cmd.arg(p.to_string());
-        }
-        // Owned by the guard from the start: a failed start still kills and reaps it.
-        let mut sshd = Sshd {
-            child: cmd.spawn().expect("start the sshd fixture"),
-            dir: dir.to_path_buf(),
-            port: 0,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(p) = fs::read_to_string(dir.join("port")) {
-                if let Ok(port) = p.trim().parse::<u16>() {
-                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        sshd.port = port;
-                        return sshd;
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "sshd did not start; log: {}",
-            fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
-        );
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "root".into())
-}
 
 struct Fixture {
     tmp: tempfile::TempDir,
@@ -182,15 +123,6 @@ async fn run_config(data: DataDir, yaml: String) -> RunReport {
     )
     .await
     .unwrap()
-}
-
-fn step(report: &RunReport, kind: StepKind) -> (Status, String) {
-    let s = report.tasks[0]
-        .steps
-        .iter()
-        .find(|s| s.step == kind)
-        .unwrap();
-    (s.status, s.message.clone().unwrap_or_default())
 }
 
 #[tokio::test]
@@ -424,7 +356,7 @@ async fn a_transfer_cut_mid_way_resumes_on_the_next_run() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Kill the whole server: every session process, then the listener.
-    for pid in descendants(f.sshd.child.id()) {
+    for pid in descendants(f.sshd.pid()) {
         let _ = Command::new("kill")
             .arg("-KILL")
             .arg(pid.to_string())

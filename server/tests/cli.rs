@@ -9,6 +9,7 @@
 //! crash test makes this test process a child subreaper (process-wide), so that an rsync whose
 //! `mnemosynce` was killed becomes its child and the way it ended can be checked.
 
+use crate::util::processes_mentioning;
 use engine::history::{History, RunFilter, RunRow};
 use engine::model::Status;
 use serde_json::Value;
@@ -20,6 +21,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+use testkit::{Rng, Smtpd};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemosynce");
 
@@ -277,41 +279,6 @@ impl Drop for Fixture {
     }
 }
 
-/// Processes (other than this one, and not zombies) whose command line contains `needle`.
-fn processes_mentioning(needle: &str) -> Vec<(i32, String)> {
-    let me = std::process::id() as i32;
-    let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return found;
-    };
-    for e in entries.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(cmdline) = fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if !cmdline.contains(needle) {
-            continue;
-        }
-        let zombie = fs::read_to_string(e.path().join("stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(false);
-        if !zombie {
-            found.push((pid, cmdline));
-        }
-    }
-    found
-}
-
 /// Makes this test process the reaper of its orphaned descendants (`PR_SET_CHILD_SUBREAPER`), so
 /// the crash test can see how an rsync whose `mnemosynce` was killed ends. Process-wide and for good;
 /// harmless to the other tests, which leave no orphans.
@@ -519,43 +486,6 @@ fn compare_tree(
         ));
     }
     Ok(())
-}
-
-/// A seeded PRNG (splitmix64): the crash test's kill moments and file contents are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut v = Vec::with_capacity(n + 8);
-        while v.len() < n {
-            v.extend_from_slice(&self.next().to_le_bytes());
-        }
-        v.truncate(n);
-        v
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            v.swap(i, self.below(i as u64 + 1) as usize);
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -980,7 +910,7 @@ const KILLS: usize = 24;
 #[test]
 fn sigkill_at_any_moment_never_leaves_an_incomplete_snapshot_a_stray_rsync_or_a_stale_lock() {
     let f = Fixture::new();
-    let mut rng = Rng(CRASH_SEED);
+    let mut rng = Rng::new(CRASH_SEED);
     // A source of a few thousand files and some MB, with a symlink and an empty folder; it does not
     // change during the test.
     for i in 0..4000 {
@@ -1154,59 +1084,6 @@ fn sigkill_at_any_moment_never_leaves_an_incomplete_snapshot_a_stray_rsync_or_a_
     );
 }
 
-/// A real SMTP server (scripts/fixtures/smtpd, plain with AUTH); stopped by PID on drop.
-struct Smtpd {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Smtpd {
-    fn start(dir: &Path, user: &str, password: &str) -> Smtpd {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/smtpd");
-        // Owned by the guard from the start: a failed start still kills and reaps it.
-        let mut smtpd = Smtpd {
-            child: Command::new(script)
-                .arg("--dir")
-                .arg(dir)
-                .args(["--mode", "none", "--user", user, "--password", password])
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("start the smtpd fixture"),
-            dir: dir.to_path_buf(),
-            port: 0,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(port) = fs::read_to_string(dir.join("port"))
-                .ok()
-                .and_then(|p| p.trim().parse().ok())
-            {
-                smtpd.port = port;
-                return smtpd;
-            }
-            assert!(Instant::now() < deadline, "the smtpd fixture did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn received(&self) -> usize {
-        (1..)
-            .take_while(|n| self.dir.join(format!("mail/{n}.json")).exists())
-            .count()
-    }
-}
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's PID; wait() reaps it.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn an_old_data_directory_is_made_owner_only_and_the_store_stays_readable() {
     let f = Fixture::new();
@@ -1308,7 +1185,12 @@ async fn ctrl_c_during_a_run_records_it_cancelled_and_keeps_the_transfer() {
 #[test]
 fn run_reports_by_email_and_test_email_names_the_step_that_fails() {
     let f = Fixture::new();
-    let server = Smtpd::start(&f.root.join("smtpd"), "owner@example.com", "s3cret");
+    let server = Smtpd::start(
+        &f.root.join("smtpd"),
+        "none",
+        None,
+        Some(("owner@example.com", "s3cret")),
+    );
     let yaml = f
         .yaml(&f.store, &[("Photos", &f.source, "")])
         .replace(
@@ -1331,7 +1213,7 @@ fn run_reports_by_email_and_test_email_names_the_step_that_fails() {
         r.stdout.contains("report: sent to owner@example.com"),
         "{r:?}"
     );
-    assert_eq!(server.received(), 1);
+    assert_eq!(server.received().len(), 1);
 
     let r = f.mnemosynce(&["test-email", "--to", "someone@example.com"]);
     assert_eq!(r.code(), 0, "{r:?}");
@@ -1347,7 +1229,7 @@ fn run_reports_by_email_and_test_email_names_the_step_that_fails() {
             .contains("pass     send: accepted for someone@example.com"),
         "{r:?}"
     );
-    assert_eq!(server.received(), 2);
+    assert_eq!(server.received().len(), 2);
 
     fs::write(f.data.join("secrets/smtp_password"), "wrong\n").unwrap();
     let r = f.mnemosynce(&["test-email"]);
@@ -1370,5 +1252,5 @@ fn run_reports_by_email_and_test_email_names_the_step_that_fails() {
         .report_error
         .unwrap_or_default()
         .contains("refused the user name or password"));
-    assert_eq!(server.received(), 2);
+    assert_eq!(server.received().len(), 2);
 }

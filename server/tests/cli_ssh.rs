@@ -2,42 +2,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-struct Sshd(Child);
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_sshd(dir: &Path, authorized_keys: &Path) -> (Sshd, u16) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/sshd");
-    // Owned by the guard from the start: a failed start still kills and reaps it.
-    let sshd = Sshd(
-        Command::new(script)
-            .arg(dir)
-            .arg(authorized_keys)
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Some(port) = fs::read_to_string(dir.join("port"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u16>().ok())
-        {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (sshd, port);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("sshd did not start");
-}
+use testkit::{user, Sshd};
 
 fn mnemosynce(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mnemosynce"))
@@ -54,13 +21,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "root".into())
 }
 
 #[test]
@@ -103,10 +63,12 @@ fn test_connection_shows_the_fingerprint_trusts_on_request_and_then_passes_every
         .unwrap()
         .to_string();
     fs::write(tmp.path().join("authorized_keys"), format!("{line}\n")).unwrap();
-    let (_sshd, port) = start_sshd(
+    let sshd = Sshd::start(
         &tmp.path().join("sshd"),
         &tmp.path().join("authorized_keys"),
+        None,
     );
+    let port = sshd.port;
     let endpoint = format!("ssh://{}@127.0.0.1:{port}{}", user(), target.display());
 
     let host_fp = Command::new("ssh-keygen")

@@ -1,6 +1,7 @@
 //! `mnemosynce serve` as a user runs it: a real process on a free loopback port, talked to over HTTP
 //! and WebSocket. Each test starts its own server with its own data directory and stops it by PID.
 
+use crate::util::processes_mentioning;
 use engine::model::feed::FeedMessage;
 use futures_util::StreamExt;
 use std::fs;
@@ -407,22 +408,6 @@ async fn sigterm_stops_the_server_even_with_an_open_feed() {
         .await
         .unwrap();
     assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
-}
-
-/// Pids of processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cmd) = fs::read(entry.path().join("cmdline")) {
-            if String::from_utf8_lossy(&cmd).contains(needle) {
-                out.push(pid);
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

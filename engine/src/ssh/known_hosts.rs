@@ -751,9 +751,9 @@ impl DirLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpStream;
-    use std::process::{Child, Command};
+    use std::process::Command;
     use std::time::Instant;
+    use testkit::Sshd;
 
     use crate::ssh::keys::tests::{mode, tmp_ssh};
 
@@ -1148,53 +1148,6 @@ mod tests {
             .contains("tmp")));
     }
 
-    /// A running `scripts/fixtures/sshd`; killed by PID on drop.
-    struct Sshd {
-        child: Child,
-        dir: PathBuf,
-        port: u16,
-    }
-
-    impl Sshd {
-        fn start(dir: &Path, authorized_keys: &Path) -> Sshd {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fixtures/sshd");
-            let child = Command::new(script)
-                .arg(dir)
-                .arg(authorized_keys)
-                .stdin(Stdio::null())
-                .spawn()
-                .unwrap();
-            let mut sshd = Sshd {
-                child,
-                dir: dir.to_path_buf(),
-                port: 0,
-            };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if let Ok(p) = fs::read_to_string(dir.join("port")) {
-                    if let Ok(port) = p.trim().parse::<u16>() {
-                        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                            sshd.port = port;
-                            return sshd;
-                        }
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            panic!(
-                "sshd did not start: {}",
-                fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
-            );
-        }
-    }
-
-    impl Drop for Sshd {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
     #[tokio::test]
     async fn scan_a_real_sshd_then_trust_it_and_log_in() {
         let tmp = tempfile::tempdir().unwrap();
@@ -1202,7 +1155,7 @@ mod tests {
         let key = super::super::keys::generate(&ssh, "test", "mnemosynce test").unwrap();
         let authorized = tmp.path().join("authorized_keys");
         fs::write(&authorized, format!("{}\n", key.public_line)).unwrap();
-        let sshd = Sshd::start(&tmp.path().join("sshd"), &authorized);
+        let sshd = Sshd::start(&tmp.path().join("sshd"), &authorized, None);
 
         let scanned = scan("127.0.0.1", sshd.port, Duration::from_secs(5))
             .await
