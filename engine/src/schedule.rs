@@ -797,7 +797,7 @@ fn values(set: u64) -> Vec<u32> {
 fn even_step(values: &[u32], span: u32) -> Option<u32> {
     let step = *values.get(1)?;
     let even = step > 1
-        && span % step == 0
+        && span.is_multiple_of(step)
         && values.len() as u32 == span / step
         && values
             .iter()

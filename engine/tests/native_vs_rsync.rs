@@ -770,7 +770,7 @@ fn fresh_name(rng: &mut Rng, dir: &Path) -> Rel {
     loop {
         let mut name = Vec::new();
         for _ in 0..=rng.below(3) {
-            let part: &[u8] = *rng.pick(&PARTS);
+            let part = *rng.pick(&PARTS);
             name.extend_from_slice(part);
         }
         name.extend_from_slice(rng.below(1000).to_string().as_bytes());
@@ -1189,7 +1189,7 @@ fn apply(
                 return None;
             }
             let f = pick(rng, &inv.files)?;
-            let value = format!("{:x}", rng.next());
+            let value = format!("{:x}", rng.next_u64());
             set_xattr(&p(&f), "user.changed", value.as_bytes()).unwrap();
             format!("xattr user.changed={value} (metadata only) {}", s(&f))
         }
@@ -2322,7 +2322,7 @@ async fn excludes_are_honoured_like_rsync() {
         );
         if snap
             .entries
-            .contains_key(&b"build.tmp/hard-link-to-keep".to_vec())
+            .contains_key(b"build.tmp/hard-link-to-keep".as_slice())
         {
             section(
                 &mut problems,

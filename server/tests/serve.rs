@@ -840,11 +840,11 @@ fn passwd_sets_the_password_and_signs_every_browser_out() {
     let cookie = server.sign_in();
     // The runtime lives as long as the test: the feed's socket belongs to it.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let feed = Some(runtime.block_on(async {
+    let mut ws = runtime.block_on(async {
         let mut ws = server.feed(&cookie).await;
         let _ = next_message(&mut ws).await;
         ws
-    }));
+    });
     let mut child = Command::new(env!("CARGO_BIN_EXE_mnemosynce"))
         .args(["passwd", "--data"])
         .arg(server.data.path())
@@ -867,7 +867,6 @@ fn passwd_sets_the_password_and_signs_every_browser_out() {
         "old sessions end"
     );
     // Their feeds too, within a heartbeat (the server re-reads the session).
-    let mut ws = feed.expect("a feed");
     runtime.block_on(async {
         assert_eq!(
             closed_within(&mut ws, Duration::from_secs(8)).await,

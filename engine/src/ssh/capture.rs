@@ -27,7 +27,7 @@ impl StdoutCap {
 
     /// "1 MiB or 100000 lines", for messages.
     pub fn describe(&self) -> String {
-        let bytes = if self.bytes % (1 << 20) == 0 {
+        let bytes = if self.bytes.is_multiple_of(1 << 20) {
             format!("{} MiB", self.bytes >> 20)
         } else {
             format!("{} KiB", self.bytes >> 10)

@@ -14,7 +14,7 @@ impl Rng {
         Rng((z ^ (z >> 31)) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -25,7 +25,7 @@ impl Rng {
 
     /// Uniform-ish in `0..n` (`0` when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 
     /// An index into something of length `n` (`0` when `n` is 0).
@@ -45,13 +45,13 @@ impl Rng {
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         let mut v = Vec::with_capacity(n + 8);
         while v.len() < n {
-            v.extend_from_slice(&self.next().to_le_bytes());
+            v.extend_from_slice(&self.next_u64().to_le_bytes());
         }
         v.truncate(n);
         v
@@ -73,19 +73,19 @@ mod tests {
         let a: Vec<u64> = (0..4)
             .map({
                 let mut r = Rng::new(7);
-                move |_| r.next()
+                move |_| r.next_u64()
             })
             .collect();
         let b: Vec<u64> = (0..4)
             .map({
                 let mut r = Rng::new(7);
-                move |_| r.next()
+                move |_| r.next_u64()
             })
             .collect();
         let c: Vec<u64> = (0..4)
             .map({
                 let mut r = Rng::new(8);
-                move |_| r.next()
+                move |_| r.next_u64()
             })
             .collect();
         assert_eq!(a, b);
