@@ -179,8 +179,7 @@ async fn serve_app(
         .map_err(|e| ServeError::Bind(args.addr, e))?;
     let local = listener.local_addr().map_err(ServeError::Serve)?;
     tracing::info!(addr = %local, data = %cli.data.display(), site = %leptos_options.site_root, "serving on http://{local}");
-    let released = crate::memory::release_startup_pages();
-    tracing::debug!(bytes = released, "start-up pages given back");
+    crate::memory::trim_startup_heap();
 
     axum::serve(
         listener,
@@ -237,8 +236,7 @@ async fn serve_tls(
     let local = listener.local_addr().map_err(ServeError::Serve)?;
     listener.set_nonblocking(true).map_err(ServeError::Serve)?;
     tracing::info!(addr = %local, data = %data.display(), "serving on https://{local}");
-    let released = crate::memory::release_startup_pages();
-    tracing::debug!(bytes = released, "start-up pages given back");
+    crate::memory::trim_startup_heap();
     let handle = axum_server::Handle::new();
     let on_signal = handle.clone();
     let stopping = runs.clone();
