@@ -34,6 +34,7 @@ pub async fn start(
     match state.backend.runs.start(Trigger::Manual, tasks).await {
         Ok(id) => Redirect::to(&format!("/runs/{id}")).into_response(),
         Err(why) => {
+            let why = why.to_string();
             if let Err(e) = session.insert(SESSION_NOTICE, why.clone()).await {
                 // The notice cannot be kept: say it here rather than lose it.
                 tracing::warn!("cannot keep the notice in the session: {e}");

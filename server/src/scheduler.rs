@@ -18,8 +18,8 @@
 //! Busy. A scheduled start while a run is active (a manual run, or a CLI run holding the run lock) is
 //! recorded in the history as a *skipped* run with the reason, and nothing else happens.
 
-use crate::runs::{RunManager, BUSY};
-use app::api::backend::RunControl;
+use crate::runs::RunManager;
+use app::api::backend::{RunControl, StartError};
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use engine::history::History;
@@ -114,7 +114,7 @@ impl Scheduler {
         tracing::info!(at = %minute, "scheduled run starting");
         match self.runs.start(Trigger::Schedule, Vec::new()).await {
             Ok(id) => tracing::info!(run = id, "scheduled run started"),
-            Err(msg) if msg == BUSY => {
+            Err(StartError::Busy) => {
                 let why = format!(
                     "skipped: the scheduled start at {} found another run in progress",
                     minute.format("%Y-%m-%d %H:%M UTC")
@@ -127,7 +127,7 @@ impl Scheduler {
                 }
             }
             // A configuration error is recorded as a failed run by the run manager itself.
-            Err(msg) => tracing::error!("the scheduled run could not start: {msg}"),
+            Err(why) => tracing::error!("the scheduled run could not start: {why}"),
         }
     }
 
