@@ -7,7 +7,7 @@
 //! (one is already running, the configuration cannot be used), the sentence saying why is kept in
 //! the session as a one-time notice ([`SESSION_NOTICE`]) that the dashboard shows once and drops.
 
-use crate::serve::AppState;
+use crate::state::AppState;
 use app::api::backend::SESSION_NOTICE;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -5,7 +5,7 @@
 //! and holds the data directory's run lock like a CLI run, so the two never overlap: a start while
 //! either is active is refused with a sentence saying so.
 
-use crate::feed::FeedHub;
+use crate::feed::hub::FeedHub;
 use app::api::backend::{RunControl, StartError};
 use engine::data_dir::DataDir;
 use engine::history::History;
