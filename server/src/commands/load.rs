@@ -1,25 +1,44 @@
 //! What the engine's subcommands do first: load and check the configuration (printing every
 //! problem with its line and column to stderr), select tasks, open the history.
 //!
-//! Errors are printed here or returned as the sentence to print; the caller picks the exit code
-//! (`exit.rs`): a configuration that cannot be used is [`EXIT_CONFIG`], a history that cannot be
-//! opened [`EXIT_FAILURE`].
+//! Problems are printed here; what stops the command comes back as a [`LoadError`] (its text is
+//! the sentence to print) and the caller picks the exit code (`exit.rs`): a configuration that
+//! cannot be used is [`EXIT_CONFIG`], a history that cannot be opened [`EXIT_FAILURE`].
 
 use super::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::cli::Cli;
 use engine::config::{self, Checked};
 use engine::data_dir::DataDir;
 use engine::history::History;
-use engine::model::config::{Config, Task};
+use engine::history::HistoryError;
+use engine::model::config::{Config, Task, UnknownTask};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Why a subcommand cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The configuration cannot be read or used: the engine's one-line summary.
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
 
 /// Loads the configuration and prints its problems. `Err` carries a one-line summary of why it
 /// cannot be used.
-pub fn load_config(cli: &Cli) -> Result<Config, String> {
+pub fn load_config(cli: &Cli) -> Result<Config, LoadError> {
     let path = cli.config_path();
-    let checked = config::load(&path).map_err(|e| e.to_string())?;
+    let checked = config::load(&path).map_err(|e| LoadError::Config(e.to_string()))?;
     print_problems(&path, &checked);
-    checked.usable(&path)
+    checked
+        .usable(&path)
+        .map_err(|e| LoadError::Config(e.to_string()))
 }
 
 fn print_problems(path: &std::path::Path, checked: &Checked) {
@@ -28,22 +47,22 @@ fn print_problems(path: &std::path::Path, checked: &Checked) {
     }
 }
 
-pub async fn open_history(data: &DataDir) -> Result<History, String> {
-    data.create().map_err(|e| {
-        format!(
-            "cannot create the data directory {}: {e}",
-            data.root().display()
-        )
+/// Creates the data directory if needed and opens its database.
+pub async fn open_history(data: &DataDir) -> Result<History, LoadError> {
+    data.create().map_err(|source| LoadError::DataDir {
+        path: data.root().to_path_buf(),
+        source,
     })?;
-    History::open(&data.database())
-        .await
-        .map_err(|e| e.to_string())
+    Ok(History::open(&data.database()).await?)
 }
 
 /// The tasks a `--task` option selects, or a message naming the known ones.
-pub fn select_tasks<'a>(config: &'a Config, task: Option<&str>) -> Result<Vec<&'a Task>, String> {
+pub fn select_tasks<'a>(
+    config: &'a Config,
+    task: Option<&str>,
+) -> Result<Vec<&'a Task>, UnknownTask> {
     let names: Vec<String> = task.into_iter().map(str::to_string).collect();
-    config.select_tasks(&names).map_err(|e| e.to_string())
+    config.select_tasks(&names)
 }
 
 /// Common start of `plan` and `snapshots`.
