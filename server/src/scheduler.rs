@@ -24,7 +24,7 @@ use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use engine::history::History;
 use engine::model::events::Trigger;
-use engine::schedule::Cron;
+use engine::schedule::{Cron, CronError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -170,10 +170,22 @@ impl Scheduler {
     }
 }
 
-fn load(path: &std::path::Path) -> Result<Loaded, String> {
-    let config = engine::config::load_usable(path)?;
-    let tz = engine::config::resolve_timezone(&config)?;
-    let cron = Cron::parse(&config.schedule.cron).map_err(|e| e.to_string())?;
+/// Why the schedule in the configuration file cannot be used (the last good one stays in force).
+#[derive(Debug, thiserror::Error)]
+enum ScheduleError {
+    /// The file cannot be used, or names an unknown time zone: the engine's sentence.
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Cron(#[from] CronError),
+}
+
+fn load(path: &std::path::Path) -> Result<Loaded, ScheduleError> {
+    let config =
+        engine::config::load_usable(path).map_err(|e| ScheduleError::Config(e.to_string()))?;
+    let tz = engine::config::resolve_timezone(&config)
+        .map_err(|e| ScheduleError::Config(e.to_string()))?;
+    let cron = Cron::parse(&config.schedule.cron)?;
     Ok(Loaded {
         cron,
         tz,
