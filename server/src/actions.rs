@@ -7,7 +7,7 @@
 //! (one is already running, the configuration cannot be used), the sentence saying why is kept in
 //! the session as a one-time notice ([`SESSION_NOTICE`]) that the dashboard shows once and drops.
 
-use crate::serve::AppState;
+use crate::state::AppState;
 use app::api::backend::SESSION_NOTICE;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -34,6 +34,7 @@ pub async fn start(
     match state.backend.runs.start(Trigger::Manual, tasks).await {
         Ok(id) => Redirect::to(&format!("/runs/{id}")).into_response(),
         Err(why) => {
+            let why = why.to_string();
             if let Err(e) = session.insert(SESSION_NOTICE, why.clone()).await {
                 // The notice cannot be kept: say it here rather than lose it.
                 tracing::warn!("cannot keep the notice in the session: {e}");

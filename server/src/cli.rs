@@ -1,9 +1,10 @@
-//! The command line (clap): global options and one function per subcommand.
+//! The command line (clap): the global options and each subcommand's arguments.
+//!
+//! Definitions only: `main.rs` dispatches to `commands/`, one file per subcommand.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Mnemosynce: dated hard-link snapshots of your folders, pruned, mirrored and reported.
 #[derive(Parser, Debug)]
@@ -187,27 +188,5 @@ impl Cli {
         self.config
             .clone()
             .unwrap_or_else(|| self.data.join("backup_config.yml"))
-    }
-}
-
-pub async fn dispatch(cli: Cli) -> ExitCode {
-    match &cli.command {
-        Command::Serve(args) => match crate::serve::serve(&cli, args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tracing::error!("{e}");
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Run(args) => crate::commands::run(&cli, args).await,
-        Command::Check => crate::commands::check(&cli),
-        Command::Plan(args) => crate::commands::plan(&cli, args).await,
-        Command::Snapshots(args) => crate::commands::snapshots(&cli, args).await,
-        Command::Adopt(args) => crate::commands::adopt(&cli, args).await,
-        Command::Keys(cmd) => crate::commands::keys(&cli, cmd),
-        Command::TestConnection(args) => crate::commands::test_connection(&cli, args).await,
-        Command::TestEmail(args) => crate::commands::test_email(&cli, args).await,
-        Command::Passwd => crate::commands::passwd(&cli).await,
     }
 }

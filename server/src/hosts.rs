@@ -6,13 +6,10 @@
 //! `<name>.local`, `<name>.lan`), its interface addresses, and whatever `serve --allowed-host` adds.
 //! Others get `421 Misdirected Request`. `--allowed-host '*'` turns the check off (e.g. behind a
 //! proxy that already checks names). The name checked is the request's authority (HTTP/2's
-//! `:authority`, else `Host`), or with `--trust-proxy` the proxy's `X-Forwarded-Host`.
+//! `:authority`, else `Host`), or with `--trust-proxy` the proxy's `X-Forwarded-Host`. The guard that
+//! answers `421` is `security::known_host`; this file only knows the names.
 
-use crate::serve::AppState;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -74,7 +71,7 @@ impl AllowedHosts {
 }
 
 /// The host of `host[:port]` or `[v6][:port]`, without brackets or port.
-fn host_part(authority: &str) -> &str {
+pub fn host_part(authority: &str) -> &str {
     if let Some(rest) = authority.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);
     }
@@ -138,32 +135,6 @@ pub fn request_authority<'a>(
     uri.authority()
         .map(|a| a.as_str())
         .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
-}
-
-/// Answers `421` to a request for a name this server does not know.
-pub async fn known_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let authority = request_authority(req.uri(), req.headers(), state.auth.trust_proxy);
-    match authority {
-        Some(a) if state.allowed_hosts.allows(a) => next.run(req).await,
-        other => {
-            let shown: String = other
-                .unwrap_or("(none)")
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(100)
-                .collect();
-            tracing::warn!(host = %shown, "refused: unknown host name (421)");
-            (
-                StatusCode::MISDIRECTED_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                format!(
-                    "this server does not answer to the name {shown:?}; if it is yours, start it with `mnemosynce serve --allowed-host {}`\n",
-                    host_part(&shown)
-                ),
-            )
-                .into_response()
-        }
-    }
 }
 
 #[cfg(test)]

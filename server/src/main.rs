@@ -1,7 +1,13 @@
 //! `mnemosynce`: the one binary of Mnemosynce.
 //!
 //! `serve` runs the web app with the engine; the other subcommands drive the engine from a terminal.
-//! See `cli.rs` for the options and SPEC §10 for the contract.
+//! `main` prepares the process (bundle name, allocator, umask, logging, runtime) and dispatches each
+//! subcommand to its file in `commands/`. See `cli.rs` for the options and SPEC §10 for the contract.
+//!
+//! Layers, each using only those below it (no import circles): `cli`, `logging`, `memory`,
+//! `session_ids`, `hosts`, `auth/*` but `handlers`, `feed/hub`, `runs`, `scheduler`; then
+//! `state`; then the handlers and guards (`auth/handlers`, `feed/socket`, `actions`, `health`,
+//! `security`); then `routes`; then `serve`; then `commands/*`; then `main`.
 
 // The page views are deeply nested types; laying them out in a release build needs more depth.
 #![recursion_limit = "256"]
@@ -11,16 +17,20 @@ mod auth;
 mod cli;
 mod commands;
 mod feed;
+mod health;
 mod hosts;
 mod logging;
 mod memory;
+mod routes;
 mod runs;
 mod scheduler;
 mod security;
 mod serve;
 mod session_ids;
+mod state;
 
 use clap::Parser;
+use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -41,7 +51,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    let cli = cli::Cli::parse();
+    let cli = Cli::parse();
     logging::init(cli.log_format);
     for fix in engine::data_dir::DataDir::new(&cli.data).secure() {
         tracing::warn!("{fix}");
@@ -56,5 +66,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(cli::dispatch(cli))
+    runtime.block_on(dispatch(cli))
+}
+
+/// Runs the subcommand; its exit code is the process's.
+async fn dispatch(cli: Cli) -> ExitCode {
+    match &cli.command {
+        Command::Serve(args) => commands::serve::execute(&cli, args).await,
+        Command::Run(args) => commands::run::execute(&cli, args).await,
+        Command::Check => commands::check::execute(&cli),
+        Command::Plan(args) => commands::plan::execute(&cli, args).await,
+        Command::Snapshots(args) => commands::snapshots::execute(&cli, args).await,
+        Command::Adopt(args) => commands::adopt::execute(&cli, args).await,
+        Command::Keys(cmd) => commands::keys::execute(&cli, cmd),
+        Command::TestConnection(args) => commands::test_connection::execute(&cli, args).await,
+        Command::TestEmail(args) => commands::test_email::execute(&cli, args).await,
+        Command::Passwd => commands::passwd::execute(&cli).await,
+    }
 }

@@ -5,8 +5,8 @@
 //! and holds the data directory's run lock like a CLI run, so the two never overlap: a start while
 //! either is active is refused with a sentence saying so.
 
-use crate::feed::FeedHub;
-use app::api::backend::RunControl;
+use crate::feed::hub::FeedHub;
+use app::api::backend::{RunControl, StartError};
 use engine::data_dir::DataDir;
 use engine::history::History;
 use engine::model::events::{RunEvent, Trigger};
@@ -32,9 +32,6 @@ pub struct RunManager {
     hub: Arc<FeedHub>,
     active: Arc<Mutex<Option<Active>>>,
 }
-
-/// Refusal while a run is active.
-pub const BUSY: &str = "a run is already in progress: wait for it to finish, or cancel it first";
 
 impl RunManager {
     pub fn new(
@@ -79,12 +76,12 @@ impl RunManager {
         }
     }
 
-    async fn start_run(&self, trigger: Trigger, tasks: Vec<String>) -> Result<i64, String> {
+    async fn start_run(&self, trigger: Trigger, tasks: Vec<String>) -> Result<i64, StartError> {
         let cancel = CancellationToken::new();
         {
             let mut active = self.lock();
             if active.is_some() {
-                return Err(BUSY.into());
+                return Err(StartError::Busy);
             }
             *active = Some(Active {
                 run_id: None,
@@ -106,19 +103,19 @@ impl RunManager {
                 )
                 .await;
                 release();
-                return Err(msg);
+                return Err(StartError::Config(msg.to_string()));
             }
         };
         let tz = match engine::config::resolve_timezone(&config) {
             Ok(tz) => tz,
             Err(e) => {
                 release();
-                return Err(e.to_string());
+                return Err(StartError::Config(e.to_string()));
             }
         };
 
         // The run id reaches the caller as soon as the run is recorded (its RunStarted event).
-        let (id_tx, id_rx) = oneshot::channel::<Result<i64, String>>();
+        let (id_tx, id_rx) = oneshot::channel::<Result<i64, StartError>>();
         let id_tx = Arc::new(Mutex::new(Some(id_tx)));
         let sink: run::EventSink = {
             let hub = self.hub.clone();
@@ -172,19 +169,19 @@ impl RunManager {
                 }
                 Err(e) => {
                     release();
-                    let msg = match e {
-                        RunError::Busy(_) => BUSY.to_string(),
-                        other => other.to_string(),
+                    let why = match e {
+                        RunError::Busy(_) => StartError::Busy,
+                        other => StartError::Run(other),
                     };
                     if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                        let _ = tx.send(Err(msg));
+                        let _ = tx.send(Err(why));
                     }
                 }
             }
         });
         match id_rx.await {
             Ok(r) => r,
-            Err(_) => Err("the run stopped before it started".into()),
+            Err(_) => Err(StartError::Stopped),
         }
     }
 }
@@ -194,7 +191,7 @@ impl RunControl for RunManager {
         &self,
         trigger: Trigger,
         tasks: Vec<String>,
-    ) -> Pin<Box<dyn Future<Output = Result<i64, String>> + Send + '_>> {
+    ) -> Pin<Box<dyn Future<Output = Result<i64, StartError>> + Send + '_>> {
         Box::pin(self.start_run(trigger, tasks))
     }
 

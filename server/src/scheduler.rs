@@ -18,13 +18,13 @@
 //! Busy. A scheduled start while a run is active (a manual run, or a CLI run holding the run lock) is
 //! recorded in the history as a *skipped* run with the reason, and nothing else happens.
 
-use crate::runs::{RunManager, BUSY};
-use app::api::backend::RunControl;
+use crate::runs::RunManager;
+use app::api::backend::{RunControl, StartError};
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use engine::history::History;
 use engine::model::events::Trigger;
-use engine::schedule::Cron;
+use engine::schedule::{Cron, CronError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -114,7 +114,7 @@ impl Scheduler {
         tracing::info!(at = %minute, "scheduled run starting");
         match self.runs.start(Trigger::Schedule, Vec::new()).await {
             Ok(id) => tracing::info!(run = id, "scheduled run started"),
-            Err(msg) if msg == BUSY => {
+            Err(StartError::Busy) => {
                 let why = format!(
                     "skipped: the scheduled start at {} found another run in progress",
                     minute.format("%Y-%m-%d %H:%M UTC")
@@ -127,7 +127,7 @@ impl Scheduler {
                 }
             }
             // A configuration error is recorded as a failed run by the run manager itself.
-            Err(msg) => tracing::error!("the scheduled run could not start: {msg}"),
+            Err(why) => tracing::error!("the scheduled run could not start: {why}"),
         }
     }
 
@@ -170,10 +170,22 @@ impl Scheduler {
     }
 }
 
-fn load(path: &std::path::Path) -> Result<Loaded, String> {
-    let config = engine::config::load_usable(path)?;
-    let tz = engine::config::resolve_timezone(&config)?;
-    let cron = Cron::parse(&config.schedule.cron).map_err(|e| e.to_string())?;
+/// Why the schedule in the configuration file cannot be used (the last good one stays in force).
+#[derive(Debug, thiserror::Error)]
+enum ScheduleError {
+    /// The file cannot be used, or names an unknown time zone: the engine's sentence.
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Cron(#[from] CronError),
+}
+
+fn load(path: &std::path::Path) -> Result<Loaded, ScheduleError> {
+    let config =
+        engine::config::load_usable(path).map_err(|e| ScheduleError::Config(e.to_string()))?;
+    let tz = engine::config::resolve_timezone(&config)
+        .map_err(|e| ScheduleError::Config(e.to_string()))?;
+    let cron = Cron::parse(&config.schedule.cron)?;
     Ok(Loaded {
         cron,
         tz,

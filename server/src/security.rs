@@ -1,6 +1,6 @@
 //! The request guards every route goes through (SPEC §11), outermost first:
 //!
-//! 0. [`crate::hosts::known_host`]: only names this server knows are served (`421` otherwise).
+//! 0. [`known_host`]: only names this server knows (`crate::hosts`) are served (`421` otherwise).
 //! 1. [`headers`]: security headers on every response — a Content-Security-Policy (scripts only from
 //!    this origin plus WASM, the one inline hydration script allowed by its per-response nonce),
 //!    `frame-ancestors 'none'`, `nosniff`, `Referrer-Policy: same-origin`, `Cache-Control: no-store`
@@ -12,8 +12,11 @@
 //!    static assets needs a signed-in session. Pages redirect to `/login?next=…`; `/api/…` (server
 //!    functions, the feed) answers `401`.
 
-use crate::auth::{self, is_signed_in, SESSION_SEEN};
-use crate::serve::AppState;
+use crate::auth::next::{safe_next, urlencode};
+use crate::auth::password::has_password;
+use crate::auth::session::{is_signed_in, unix_now, SESSION_SEEN};
+use crate::hosts::{host_part, request_authority};
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -39,6 +42,32 @@ pub fn content_security_policy(nonce: &str) -> String {
          manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
+}
+
+/// Answers `421` to a request for a name this server does not know.
+pub async fn known_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let authority = request_authority(req.uri(), req.headers(), state.auth.trust_proxy);
+    match authority {
+        Some(a) if state.allowed_hosts.allows(a) => next.run(req).await,
+        other => {
+            let shown: String = other
+                .unwrap_or("(none)")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect();
+            tracing::warn!(host = %shown, "refused: unknown host name (421)");
+            (
+                StatusCode::MISDIRECTED_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!(
+                    "this server does not answer to the name {shown:?}; if it is yours, start it with `mnemosynce serve --allowed-host {}`\n",
+                    host_part(&shown)
+                ),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Adds the security headers; makes the nonce available to the page renderer. Pages and API
@@ -96,15 +125,14 @@ fn authority_of(url: &str) -> Option<&str> {
 }
 
 /// Whether a request's `Origin` (or `Referer`) names the authority it was sent to (see
-/// [`crate::hosts::request_authority`]: HTTP/2's `:authority` counts, not only `Host`). `Err` says
+/// [`request_authority`]: HTTP/2's `:authority` counts, not only `Host`). `Err` says
 /// why not.
 pub fn check_origin(
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     trust_proxy: bool,
 ) -> Result<(), &'static str> {
-    let host = crate::hosts::request_authority(uri, headers, trust_proxy)
-        .ok_or("the request names no host")?;
+    let host = request_authority(uri, headers, trust_proxy).ok_or("the request names no host")?;
     let claimed = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         Some(origin) if origin != "null" => authority_of(origin),
         _ => match headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
@@ -164,7 +192,7 @@ pub async fn require_session(
             if signed_in {
                 return Redirect::to("/").into_response();
             }
-            match auth::has_password(&state.auth.history).await {
+            match has_password(&state.auth.history).await {
                 Ok(false) if path == "/login" => return Redirect::to("/setup").into_response(),
                 Ok(true) if path == "/setup" => return Redirect::to("/login").into_response(),
                 _ => {}
@@ -189,15 +217,12 @@ pub async fn require_session(
         let to = if target == "/" {
             "/login".to_string()
         } else {
-            format!(
-                "/login?next={}",
-                auth::urlencode(&auth::safe_next(Some(&target)))
-            )
+            format!("/login?next={}", urlencode(&safe_next(Some(&target))))
         };
         return Redirect::to(&to).into_response();
     }
     // Reading a session does not extend it; a write every few minutes keeps an active one alive.
-    let now = auth::unix_now();
+    let now = unix_now();
     let seen = session
         .get::<u64>(SESSION_SEEN)
         .await

@@ -1,67 +1,30 @@
-//! `mnemosynce serve`: the axum server around the Leptos app.
+//! `mnemosynce serve`: opens what the server holds, then listens until a stop signal.
 //!
-//! Routes: `/healthz` (no auth), `/auth/{login,setup,logout}` (the sign-in forms, see `auth.rs`),
-//! `/api/feed` (the live WebSocket, see `feed.rs`), the Leptos pages and server functions, and as
-//! fallback the static files of the built site (`target/site`: WASM, JS, CSS, icons). Every request
-//! passes the guards of `security.rs` (headers, same-origin, session). SIGTERM or Ctrl-C stops
-//! accepting connections, closes the feeds and returns.
+//! Start: the data directory, the site configuration, the database and its session table, sign-in
+//! (`auth/signin.rs`), the feed hub, the run manager and the scheduler, gathered in the `AppState`
+//! (`state.rs`) that the router (`routes.rs`) serves. Listening: HTTP, or HTTPS with rustls under
+//! `--tls-cert/--tls-key`. SIGTERM or Ctrl-C stops accepting connections, cancels the active run
+//! (given 8 s to record itself *cancelled*), closes the feeds and returns.
 
-use crate::auth::{self, Auth};
+use crate::auth::password::AuthError;
+use crate::auth::session::SESSIONS_TABLE;
+use crate::auth::signin::Auth;
 use crate::cli::{Cli, ServeArgs};
-use crate::feed::FeedHub;
-use crate::security;
-use app::{shell, App};
-use axum::middleware::from_fn_with_state;
-use axum::routing::post;
-use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
+use crate::feed::hub::FeedHub;
+use crate::hosts::AllowedHosts;
+use crate::routes::router;
+use crate::runs::RunManager;
+use crate::scheduler::Scheduler;
+use crate::state::AppState;
+use axum::Router;
 use engine::data_dir::DataDir;
 use engine::history::History;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
-use tracing::Level;
-
-/// Everything the handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub started: Instant,
-    pub feed: Arc<FeedHub>,
-    pub shutdown: CancellationToken,
-    pub auth: Arc<Auth>,
-    /// What the server functions get (data, history, run manager).
-    pub backend: app::api::backend::Backend,
-    pub runs: Arc<crate::runs::RunManager>,
-    pub sessions: SqliteStore,
-    /// Session cookies get `Secure` (served over HTTPS, or behind a trusted proxy).
-    pub secure_cookies: bool,
-    /// Served over HTTPS by this process (`--tls-cert`): answers carry HSTS.
-    pub tls: bool,
-    /// The host names this server answers to (`hosts.rs`).
-    pub allowed_hosts: crate::hosts::AllowedHosts,
-    /// Told when a session ends (sign-out, new password): its feeds close at once.
-    pub session_ends: tokio::sync::broadcast::Sender<auth::SessionEnd>,
-}
-
-impl AppState {
-    /// The session store as the session layer sees it (ids hashed, see `session_ids.rs`).
-    pub fn session_store(&self) -> crate::session_ids::HashedIds<SqliteStore> {
-        crate::session_ids::HashedIds::new(self.sessions.clone())
-    }
-}
-
-impl axum::extract::FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +49,7 @@ pub enum ServeError {
     #[error("cannot prepare the session store: {0}")]
     Sessions(String),
     #[error(transparent)]
-    Auth(#[from] auth::AuthError),
+    Auth(#[from] AuthError),
     #[error("cannot use the TLS certificate {} and key {}: {error} (both must be PEM files readable by this user; the certificate file may hold the whole chain)", cert.display(), key.display())]
     Tls {
         cert: std::path::PathBuf,
@@ -111,7 +74,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     let data = DataDir::new(&cli.data);
     let history = History::open(&data.database()).await?;
     let sessions = SqliteStore::new(history.pool().clone())
-        .with_table_name(auth::SESSIONS_TABLE)
+        .with_table_name(SESSIONS_TABLE)
         .map_err(ServeError::Sessions)?;
     sessions
         .migrate()
@@ -121,7 +84,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
 
     let shutdown = CancellationToken::new();
     let feed = Arc::new(FeedHub::new());
-    let runs = Arc::new(crate::runs::RunManager::new(
+    let runs = Arc::new(RunManager::new(
         data.clone(),
         history.clone(),
         cli.config_path(),
@@ -144,14 +107,13 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
         sessions: sessions.clone(),
         secure_cookies: args.trust_proxy || args.tls_cert.is_some(),
         tls: args.tls_cert.is_some(),
-        allowed_hosts: crate::hosts::AllowedHosts::new(args.addr, &args.allowed_hosts),
+        allowed_hosts: AllowedHosts::new(args.addr, &args.allowed_hosts),
         session_ends: tokio::sync::broadcast::channel(16).0,
     };
     tracing::info!(names = ?state.allowed_hosts.names(), "answering to these host names (add more with --allowed-host)");
     tokio::spawn(delete_expired_sessions(sessions, shutdown.clone()));
     let app = router(state);
-    let scheduler =
-        crate::scheduler::Scheduler::new(runs.clone(), history.clone(), cli.config_path());
+    let scheduler = Scheduler::new(runs.clone(), history.clone(), cli.config_path());
     let mut clock = scheduler
         .start()
         .await
@@ -167,7 +129,7 @@ async fn serve_app(
     cli: &Cli,
     args: &ServeArgs,
     shutdown: CancellationToken,
-    runs: Arc<crate::runs::RunManager>,
+    runs: Arc<RunManager>,
     leptos_options: &leptos::config::LeptosOptions,
 ) -> Result<(), ServeError> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
@@ -179,8 +141,7 @@ async fn serve_app(
         .map_err(|e| ServeError::Bind(args.addr, e))?;
     let local = listener.local_addr().map_err(ServeError::Serve)?;
     tracing::info!(addr = %local, data = %cli.data.display(), site = %leptos_options.site_root, "serving on http://{local}");
-    let released = crate::memory::release_startup_pages();
-    tracing::debug!(bytes = released, "start-up pages given back");
+    crate::memory::trim_startup_heap();
 
     axum::serve(
         listener,
@@ -204,7 +165,7 @@ async fn serve_app(
 /// After a stop signal: lets the cancelled run stop its children and record itself as *cancelled*
 /// (its `.incomplete/` kept for the next run) before the process exits, within the 10 s a service
 /// manager usually grants.
-async fn finish_runs(runs: &crate::runs::RunManager) {
+async fn finish_runs(runs: &RunManager) {
     runs.cancel_all();
     if !runs.wait_idle(std::time::Duration::from_secs(8)).await {
         tracing::warn!(
@@ -221,7 +182,7 @@ async fn serve_tls(
     key: &std::path::Path,
     data: &std::path::Path,
     shutdown: CancellationToken,
-    runs: Arc<crate::runs::RunManager>,
+    runs: Arc<RunManager>,
 ) -> Result<(), ServeError> {
     // One process-wide provider; a second install (tests) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -237,8 +198,7 @@ async fn serve_tls(
     let local = listener.local_addr().map_err(ServeError::Serve)?;
     listener.set_nonblocking(true).map_err(ServeError::Serve)?;
     tracing::info!(addr = %local, data = %data.display(), "serving on https://{local}");
-    let released = crate::memory::release_startup_pages();
-    tracing::debug!(bytes = released, "start-up pages given back");
+    crate::memory::trim_startup_heap();
     let handle = axum_server::Handle::new();
     let on_signal = handle.clone();
     let stopping = runs.clone();
@@ -297,70 +257,6 @@ async fn delete_expired_sessions(store: SqliteStore, shutdown: CancellationToken
             _ = shutdown.cancelled() => return,
         }
     }
-}
-
-/// The router, separate from `serve` so tests can drive it without a socket.
-pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
-    let options = state.leptos_options.clone();
-    let backend = state.backend.clone();
-    let context = move || {
-        security::provide_request_nonce();
-        provide_context(backend.clone());
-    };
-    let sessions = SessionManagerLayer::new(state.session_store())
-        .with_name("mnemosynce_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Strict)
-        .with_secure(state.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::seconds(auth::IDLE_EXPIRY.as_secs() as i64),
-        ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/feed", get(crate::feed::upgrade))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/setup", post(auth::setup))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/password", post(auth::change_password))
-        .route("/runs/start", post(crate::actions::start))
-        .route("/runs/{id}/cancel", post(crate::actions::cancel))
-        .route("/setup/finish", post(crate::actions::finish_setup))
-        .leptos_routes_with_context(&state, routes, context.clone(), {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
-        .layer(from_fn_with_state(state.clone(), security::require_session))
-        .layer(from_fn_with_state(state.clone(), security::same_origin))
-        .layer(sessions)
-        .layer(from_fn_with_state(state.clone(), security::headers))
-        .layer(from_fn_with_state(state.clone(), crate::hosts::known_host))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .with_state(state)
-}
-
-/// `GET /healthz`: 200 with the uptime; no session needed. The version only with a session (it
-/// tells an attacker which holes to try).
-async fn healthz(
-    State(state): State<AppState>,
-    session: tower_sessions::Session,
-) -> impl IntoResponse {
-    let mut body = serde_json::json!({
-        "status": "ok",
-        "uptime_seconds": state.started.elapsed().as_secs(),
-    });
-    if auth::is_signed_in(&session).await {
-        body["version"] = engine::model::VERSION.into();
-    }
-    Json(body)
 }
 
 async fn wait_for_signal() {

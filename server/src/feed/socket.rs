@@ -1,21 +1,15 @@
-//! `/api/feed`: the live WebSocket of each browser tab (SPEC §9.2), and [`FeedHub`], where the engine's
-//! run events are published.
-//!
-//! Publishing never waits on a browser: [`FeedHub::publish`] is a short, synchronous critical section
-//! (number the event, fold it into the state, keep it in a ring of recent events, hand it to a bounded
-//! `tokio::sync::broadcast`). Each connection has its own task reading from the broadcast; one that
-//! falls behind by more than the channel holds is resynchronised with a fresh `Hello`, and one whose
-//! socket stops draining is dropped after [`SEND_TIMEOUT`]. So a stalled tab costs at most one channel's
-//! worth of memory and never slows a backup.
+//! `GET /api/feed`: one browser tab's live WebSocket (SPEC §9.2).
 //!
 //! Per connection: `Hello` (or `Resumed` plus the missed events, for `?since=N`), then batches of
-//! events at most every [`BATCH_EVERY`], and a `Heartbeat` every [`HEARTBEAT`]. A feed lives no
-//! longer than its session: sign-out and a new password close it at once (`auth::SessionEnd`), and
-//! every heartbeat re-reads the session from the store (so `mnemosynce passwd` and expiry end it
-//! within [`HEARTBEAT`]). The message types are
-//! [`engine::model::feed`]'s, decoded by the WASM client.
+//! events at most every [`BATCH_EVERY`], and a `Heartbeat` every [`HEARTBEAT`]. A connection that
+//! falls behind the hub's channel is resynchronised with a fresh `Hello`; one whose socket stops
+//! draining is dropped after [`SEND_TIMEOUT`]. A feed lives no longer than its session: sign-out and
+//! a new password close it at once (`auth::session::SessionEnd`), and every heartbeat re-reads the
+//! session from the store (so `mnemosynce passwd` and expiry end it within [`HEARTBEAT`]).
 
-use crate::serve::AppState;
+use super::hub::Start;
+use crate::auth::session::{SessionEnd, SESSION_ADMIN};
+use crate::state::AppState;
 use axum::{
     extract::{
         ws::{Message, WebSocket, WebSocketUpgrade},
@@ -24,13 +18,10 @@ use axum::{
     response::Response,
 };
 use chrono::Utc;
-use engine::model::events::RunEvent;
-use engine::model::feed::{apply_event, ActiveRun, FeedMessage, Sequenced};
+use engine::model::feed::{ActiveRun, FeedMessage};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -40,118 +31,6 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const BATCH_EVERY: Duration = Duration::from_millis(100);
 /// A socket that accepts nothing for this long is closed.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Events kept for clients that reconnect with `?since=`.
-pub const RING: usize = 4096;
-/// Events a connection may fall behind before it is resynchronised.
-pub const CHANNEL: usize = 1024;
-
-struct Inner {
-    seq: u64,
-    state: Option<ActiveRun>,
-    ring: VecDeque<Arc<Sequenced>>,
-}
-
-/// Where run events are published and feeds subscribe.
-pub struct FeedHub {
-    inner: Mutex<Inner>,
-    tx: broadcast::Sender<Arc<Sequenced>>,
-}
-
-impl Default for FeedHub {
-    fn default() -> Self {
-        FeedHub::new()
-    }
-}
-
-impl std::fmt::Debug for FeedHub {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeedHub").field("seq", &self.seq()).finish()
-    }
-}
-
-/// How a new connection starts.
-pub enum Start {
-    Fresh {
-        seq: u64,
-        state: Option<ActiveRun>,
-    },
-    Resume {
-        since: u64,
-        missed: Vec<Arc<Sequenced>>,
-    },
-}
-
-impl FeedHub {
-    pub fn new() -> FeedHub {
-        let (tx, _) = broadcast::channel(CHANNEL);
-        FeedHub {
-            inner: Mutex::new(Inner {
-                seq: 0,
-                state: None,
-                ring: VecDeque::new(),
-            }),
-            tx,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The sequence number of the newest event published so far.
-    pub fn seq(&self) -> u64 {
-        self.lock().seq
-    }
-
-    /// The current run state (the active run, or the last one).
-    pub fn state(&self) -> Option<ActiveRun> {
-        self.lock().state.clone()
-    }
-
-    /// Publishes one event to every feed. Never blocks on a client.
-    pub fn publish(&self, event: RunEvent) {
-        let mut inner = self.lock();
-        inner.seq += 1;
-        apply_event(&mut inner.state, &event);
-        let item = Arc::new(Sequenced {
-            seq: inner.seq,
-            event,
-        });
-        inner.ring.push_back(item.clone());
-        while inner.ring.len() > RING {
-            inner.ring.pop_front();
-        }
-        // No receivers is fine: nobody is watching.
-        let _ = self.tx.send(item);
-    }
-
-    /// Subscribes a connection and says how it starts: with the full state, or (for `since`) with the
-    /// events it missed when the ring still holds them all. Taken under the lock, so nothing published
-    /// in between is lost or doubled.
-    pub fn subscribe(&self, since: Option<u64>) -> (broadcast::Receiver<Arc<Sequenced>>, Start) {
-        let inner = self.lock();
-        let rx = self.tx.subscribe();
-        if let Some(since) = since {
-            let oldest = inner.ring.front().map(|e| e.seq).unwrap_or(inner.seq + 1);
-            if since <= inner.seq && (since + 1 >= oldest || since == inner.seq) {
-                let missed = inner
-                    .ring
-                    .iter()
-                    .filter(|e| e.seq > since)
-                    .cloned()
-                    .collect();
-                return (rx, Start::Resume { since, missed });
-            }
-        }
-        (
-            rx,
-            Start::Fresh {
-                seq: inner.seq,
-                state: inner.state.clone(),
-            },
-        )
-    }
-}
 
 #[derive(Deserialize)]
 pub struct FeedQuery {
@@ -181,8 +60,7 @@ async fn still_signed_in(state: &AppState, id: Option<tower_sessions::session::I
     match state.session_store().load(&id).await {
         Ok(Some(record)) => {
             record.expiry_date > tower_sessions::cookie::time::OffsetDateTime::now_utc()
-                && record.data.get(crate::auth::SESSION_ADMIN)
-                    == Some(&serde_json::Value::Bool(true))
+                && record.data.get(SESSION_ADMIN) == Some(&serde_json::Value::Bool(true))
         }
         Ok(None) => false,
         // A database hiccup is not a sign-out; the next check decides.
@@ -289,8 +167,8 @@ async fn run_feed(
             }
             end = ends.recv() => {
                 let ended = match end {
-                    Ok(crate::auth::SessionEnd::All) => true,
-                    Ok(crate::auth::SessionEnd::One(id)) => Some(id) == session,
+                    Ok(SessionEnd::All) => true,
+                    Ok(SessionEnd::One(id)) => Some(id) == session,
                     Err(broadcast::error::RecvError::Lagged(_)) => !still_signed_in(&state, session).await,
                     Err(broadcast::error::RecvError::Closed) => false,
                 };
@@ -334,84 +212,5 @@ where
     match tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Text(text.into()))).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use engine::model::events::{LogLevel, Trigger};
-
-    fn log(run_id: i64, line: &str) -> RunEvent {
-        RunEvent::Log {
-            run_id,
-            task: None,
-            step: None,
-            level: LogLevel::Info,
-            line: line.into(),
-        }
-    }
-
-    #[test]
-    fn a_subscriber_that_never_reads_never_blocks_publishing() {
-        let hub = FeedHub::new();
-        let (mut idle, _) = hub.subscribe(None);
-        let started = std::time::Instant::now();
-        for i in 0..100_000 {
-            hub.publish(log(1, &format!("{i}")));
-        }
-        // Publishing does not wait for the idle subscriber (it is a few µs an event, not a stall)...
-        assert!(started.elapsed() < Duration::from_secs(20));
-        // ...which, when it finally looks, is told it lagged (and the feed then resynchronises).
-        assert!(matches!(
-            idle.try_recv(),
-            Err(broadcast::error::TryRecvError::Lagged(_))
-        ));
-        assert_eq!(hub.seq(), 100_000);
-    }
-
-    #[test]
-    fn a_reconnect_gets_what_it_missed_or_a_fresh_state() {
-        let hub = FeedHub::new();
-        hub.publish(RunEvent::RunStarted {
-            run_id: 1,
-            trigger: Trigger::Manual,
-            tasks: vec!["A".into()],
-            at: Utc::now(),
-        });
-        for i in 0..10 {
-            hub.publish(log(1, &format!("{i}")));
-        }
-        assert_eq!(hub.seq(), 11);
-        match hub.subscribe(Some(5)).1 {
-            Start::Resume { since, missed } => {
-                assert_eq!(since, 5);
-                assert_eq!(
-                    missed.iter().map(|e| e.seq).collect::<Vec<_>>(),
-                    (6..=11).collect::<Vec<_>>()
-                );
-            }
-            Start::Fresh { .. } => panic!("should resume"),
-        }
-        // Up to date: resume with nothing missed.
-        assert!(
-            matches!(hub.subscribe(Some(11)).1, Start::Resume { ref missed, .. } if missed.is_empty())
-        );
-        // From the future (a restarted server): fresh state.
-        assert!(matches!(
-            hub.subscribe(Some(99)).1,
-            Start::Fresh { seq: 11, .. }
-        ));
-        // Too far behind for the ring: fresh state.
-        for i in 0..RING {
-            hub.publish(log(1, &format!("more {i}")));
-        }
-        match hub.subscribe(Some(3)).1 {
-            Start::Fresh { seq, state } => {
-                assert_eq!(seq, 11 + RING as u64);
-                assert_eq!(state.unwrap().log_count, 10 + RING as u64);
-            }
-            Start::Resume { .. } => panic!("the ring no longer holds event 4"),
-        }
     }
 }

@@ -1,0 +1,53 @@
+//! `mnemosynce snapshots`: the snapshots of every task, or one (`--json`: one array of
+//! `{task, name, time, status, pinned, managed}`).
+
+use super::exit::EXIT_FAILURE;
+use super::load::{read_side, select_tasks};
+use crate::cli::{Cli, SnapshotsArgs};
+use engine::run;
+use std::process::ExitCode;
+
+/// `mnemosynce snapshots`
+pub async fn execute(cli: &Cli, args: &SnapshotsArgs) -> ExitCode {
+    let (config, tz, history) = match read_side(cli, args.task.as_deref()).await {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let mut all = Vec::new();
+    for task in select_tasks(&config, args.task.as_deref()).unwrap_or_default() {
+        match run::list_snapshots(&config, &history, tz, task).await {
+            Ok(list) => all.extend(list),
+            Err(e) => {
+                eprintln!("error: {}: {e}", task.name);
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        }
+    }
+    if args.json {
+        match serde_json::to_string(&all) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        }
+    } else if all.is_empty() {
+        println!("no snapshots yet");
+    } else {
+        for s in all {
+            let status = match s.status {
+                engine::model::snapshot::Completeness::Complete => "complete",
+                engine::model::snapshot::Completeness::Partial => "partial",
+            };
+            println!(
+                "{:<20} {:<18} {:<26} {status}{}{}",
+                s.task,
+                s.name.to_string(),
+                s.time,
+                if s.pinned { " pinned" } else { "" },
+                if s.managed { "" } else { " not-adopted" }
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
