@@ -22,8 +22,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Without one, `cargo leptos watch`/`serve`/`end-to-end` (which start the binary bare) get
+    /// `serve`; anyone else the help (see `main.rs`).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -29,7 +29,7 @@ mod serve;
 mod session_ids;
 mod state;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
@@ -51,7 +51,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    let cli = Cli::parse();
+    let Some(cli) = parse_cli() else {
+        let _ = Cli::command().print_help();
+        return ExitCode::from(2);
+    };
     logging::init(cli.log_format);
     for fix in engine::data_dir::DataDir::new(&cli.data).secure() {
         tracing::warn!("{fix}");
@@ -69,9 +72,32 @@ fn main() -> ExitCode {
     runtime.block_on(dispatch(cli))
 }
 
+/// The command line; `None` when it names no subcommand and cargo-leptos did not start us.
+///
+/// `cargo leptos watch`, `serve` and `end-to-end` run the binary without arguments, with the
+/// address they chose in `LEPTOS_SITE_ADDR`: that means `serve` there (unless `MNEMOSYNCE_ADDR`
+/// says otherwise), with the usual data directory (`./data`, or `MNEMOSYNCE_DATA`).
+fn parse_cli() -> Option<Cli> {
+    let cli = Cli::parse();
+    if cli.command.is_some() {
+        return Some(cli);
+    }
+    let site_addr = std::env::var_os("LEPTOS_SITE_ADDR")?;
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    args.push("serve".into());
+    if std::env::var_os("MNEMOSYNCE_ADDR").is_none() {
+        args.push("--addr".into());
+        args.push(site_addr);
+    }
+    Some(Cli::parse_from(args))
+}
+
 /// Runs the subcommand; its exit code is the process's.
 async fn dispatch(cli: Cli) -> ExitCode {
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        return ExitCode::from(2);
+    };
+    match command {
         Command::Serve(args) => commands::serve::execute(&cli, args).await,
         Command::Run(args) => commands::run::execute(&cli, args).await,
         Command::Check => commands::check::execute(&cli),

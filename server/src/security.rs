@@ -34,11 +34,32 @@ pub fn provide_request_nonce() {
     }
 }
 
+/// Where the page may connect besides its own origin: under `cargo leptos watch` (which sets
+/// `LEPTOS_WATCH`), the live-reload socket on its port; otherwise nowhere. Read once.
+fn reload_sources() -> &'static str {
+    static SOURCES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCES.get_or_init(|| {
+        watch_sources(
+            std::env::var_os("LEPTOS_WATCH").is_some(),
+            std::env::var("LEPTOS_RELOAD_PORT").ok().as_deref(),
+        )
+    })
+}
+
+/// ` ws://*:PORT wss://*:PORT` in watch mode with a valid port, else nothing.
+fn watch_sources(watch: bool, port: Option<&str>) -> String {
+    match port.and_then(|p| p.parse::<u16>().ok()) {
+        Some(port) if watch => format!(" ws://*:{port} wss://*:{port}"),
+        _ => String::new(),
+    }
+}
+
 /// The Content-Security-Policy of a response with this nonce.
 pub fn content_security_policy(nonce: &str) -> String {
+    let reload = reload_sources();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'{reload}; font-src 'self'; \
          manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
@@ -295,5 +316,16 @@ mod tests {
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'nonce-abc';"));
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(!csp.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn only_the_watch_opens_the_reload_port() {
+        assert_eq!(watch_sources(false, Some("3001")), "");
+        assert_eq!(watch_sources(true, None), "");
+        assert_eq!(watch_sources(true, Some("x; script-src *")), "");
+        assert_eq!(
+            watch_sources(true, Some("3001")),
+            " ws://*:3001 wss://*:3001"
+        );
     }
 }

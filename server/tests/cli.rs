@@ -1254,3 +1254,62 @@ fn run_reports_by_email_and_test_email_names_the_step_that_fails() {
         .contains("refused the user name or password"));
     assert_eq!(server.received().len(), 2);
 }
+
+/// Stops a served process by PID when the test ends, however it ends.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn without_a_subcommand_it_shows_the_help_unless_cargo_leptos_started_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let bare = Command::new(BIN)
+        .env_remove("LEPTOS_SITE_ADDR")
+        .env_remove("MNEMOSYNCE_ADDR")
+        .env("MNEMOSYNCE_DATA", &data)
+        .output()
+        .unwrap();
+    assert_eq!(bare.status.code(), Some(2), "{bare:?}");
+    let help = String::from_utf8_lossy(&bare.stdout);
+    assert!(help.contains("serve") && help.contains("Usage"), "{help}");
+
+    // As `cargo leptos watch` starts it: bare, with the address it chose.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _served = Served(
+        Command::new(BIN)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env_remove("MNEMOSYNCE_ADDR")
+            .env("MNEMOSYNCE_DATA", &data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            write!(
+                s,
+                "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut text = String::new();
+            let _ = s.read_to_string(&mut text);
+            break text;
+        }
+        assert!(Instant::now() < deadline, "nothing serves on :{port}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

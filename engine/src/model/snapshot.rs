@@ -5,7 +5,7 @@
 //! Mnemosynce, are snapshots taken at 00:00 of that day. Nothing else is a snapshot.
 //!
 //! A name alone proves nothing: a folder is Mnemosynce's to delete only when the history says a run
-//! made it or the owner adopted it (`SnapshotInfo::managed`, `engine::run::listing`).
+//! made it or the owner adopted it (`SnapshotInfo::managed`, `engine::store::listing`).
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@
 use super::exit::EXIT_FAILURE;
 use super::load::{read_side, select_tasks};
 use crate::cli::{Cli, PlanArgs};
-use engine::run;
+use engine::store;
 use std::process::ExitCode;
 
 /// `mnemosynce plan`
@@ -15,7 +15,7 @@ pub async fn execute(cli: &Cli, args: &PlanArgs) -> ExitCode {
     };
     let mut rows = Vec::new();
     for task in select_tasks(&config, args.task.as_deref()).unwrap_or_default() {
-        let decisions = match run::plan_task(&config, &history, tz, task).await {
+        let decisions = match store::plan_task(&config, &history, tz, task).await {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("error: {}: {e}", task.name);

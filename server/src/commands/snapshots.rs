@@ -4,7 +4,7 @@
 use super::exit::EXIT_FAILURE;
 use super::load::{read_side, select_tasks};
 use crate::cli::{Cli, SnapshotsArgs};
-use engine::run;
+use engine::store;
 use std::process::ExitCode;
 
 /// `mnemosynce snapshots`
@@ -15,7 +15,7 @@ pub async fn execute(cli: &Cli, args: &SnapshotsArgs) -> ExitCode {
     };
     let mut all = Vec::new();
     for task in select_tasks(&config, args.task.as_deref()).unwrap_or_default() {
-        match run::list_snapshots(&config, &history, tz, task).await {
+        match store::list_snapshots(&config, &history, tz, task).await {
             Ok(list) => all.extend(list),
             Err(e) => {
                 eprintln!("error: {}: {e}", task.name);
