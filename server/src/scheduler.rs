@@ -192,3 +192,109 @@ fn load(path: &std::path::Path) -> Result<Loaded, ScheduleError> {
         enabled: config.schedule.enabled,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The scheduler on an injected clock: [`Scheduler::tick`] is called with the minute a test
+    //! names, against real runs on real folders (the one real-minute test is in tests/serve.rs).
+    use super::*;
+    use crate::feed::hub::FeedHub;
+    use chrono::TimeZone;
+    use engine::data_dir::DataDir;
+    use engine::history::RunFilter;
+    use engine::model::Status;
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn write_config(path: &Path, store: &Path, source: &Path, cron: &str) {
+        std::fs::write(
+            path,
+            format!(
+                "dir_backup_local: {}\nemail: {{enabled: false}}\ntimezone: Asia/Kathmandu\n\
+                 schedule:\n  cron: \"{cron}\"\n  enabled: true\n\
+                 tasks:\n  - name: Photos\n    dir_source: {}\n",
+                store.display(),
+                source.display()
+            ),
+        )
+        .unwrap();
+    }
+
+    async fn runs(history: &History) -> Vec<(Trigger, Status, String)> {
+        let filter = RunFilter {
+            limit: 100,
+            ..RunFilter::default()
+        };
+        let mut rows: Vec<_> = history
+            .runs(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.trigger, r.status, r.message.unwrap_or_default()))
+            .collect();
+        rows.reverse();
+        rows
+    }
+
+    fn utc(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn due_minutes_in_the_zone_start_runs_edits_are_followed_and_a_busy_start_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, source) = (tmp.path().join("store"), tmp.path().join("source"));
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::create_dir_all(&source).unwrap();
+        std::fs::write(source.join("photo.jpg"), b"jpeg").unwrap();
+        let data = DataDir::new(tmp.path().join("data"));
+        std::fs::create_dir_all(data.root()).unwrap();
+        let config = data.config_file();
+        // Kathmandu is UTC+05:45: 08:30 there is 02:45 UTC.
+        write_config(&config, &store, &source, "30 8 * * *");
+        let history = History::open(&data.database()).await.unwrap();
+        let manager = Arc::new(RunManager::new(
+            data.clone(),
+            history.clone(),
+            config.clone(),
+            Arc::new(FeedHub::new()),
+        ));
+        let scheduler = Scheduler::new(manager.clone(), history.clone(), config.clone());
+
+        // The expression read in UTC is not due; read in the zone it is, once per minute.
+        scheduler.tick(utc(7, 8, 30)).await;
+        assert!(runs(&history).await.is_empty());
+        scheduler.tick(utc(7, 2, 45)).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        scheduler.tick(utc(7, 2, 45)).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        let after_first = runs(&history).await;
+        assert_eq!(after_first.len(), 1, "{after_first:?}");
+        assert_eq!(
+            (after_first[0].0, after_first[0].1),
+            (Trigger::Schedule, Status::Success),
+            "{after_first:?}"
+        );
+
+        // A hand edit is followed at the next tick: 09:00 in Kathmandu, 03:15 UTC.
+        write_config(&config, &store, &source, "0 9 * * *");
+        scheduler.tick(utc(8, 2, 45)).await;
+        scheduler.tick(utc(8, 3, 15)).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        assert_eq!(runs(&history).await.len(), 2);
+
+        // A CLI run holds the run lock at the next due minute: the start is recorded as skipped.
+        let lock = engine::lock::RunLock::acquire(&data.run_lock()).unwrap();
+        scheduler.tick(utc(9, 3, 15)).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        drop(lock);
+        let all = runs(&history).await;
+        let last = all.last().unwrap();
+        assert_eq!(
+            (last.0, last.1),
+            (Trigger::Schedule, Status::Skipped),
+            "{all:?}"
+        );
+        assert!(last.2.contains("another run in progress"), "{all:?}");
+    }
+}
