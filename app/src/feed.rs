@@ -3,7 +3,8 @@
 //! [`FeedState`] holds what the feed has told this tab, as signals any component can read. In the
 //! browser, one WebSocket per tab fills it: the server's `Hello` turns the indicator "live", each
 //! `Heartbeat` updates the time shown, and when the socket closes (server restart, network) the tab
-//! reconnects with exponential backoff (0.5 s doubling up to 10 s) without reloading the page. The
+//! reconnects with exponential backoff (0.5 s doubling up to 10 s) without reloading the page,
+//! asking to resume after the last event it applied (`?since=N`: `Resumed` keeps its log). The
 //! server-rendered HTML always says "offline": only a connected, hydrated page can be live.
 //!
 //! The page is server-rendered with islands: each island hydrates on its own, with no context from

@@ -1,12 +1,12 @@
 //! The data directory (SPEC §1): where the configuration, database, keys, secrets and logs live.
 //!
 //! Everything Mnemosynce writes, other than snapshots, goes under this one folder; nothing goes to the
-//! process's working directory.
+//! process's working directory. [`DataDir`] names every path in it.
 //!
-//! It holds the session store, password hash, keys and logs, so it is the owner's alone (SPEC §11):
-//! the folder is `0700` and the database, its `-wal`/`-shm`, the setup code and the run lock `0600`
-//! ([`DataDir::secure`], run at every start; the binary also sets its umask to `077`, so whatever it
-//! creates later is owner-only too).
+//! It holds the session store, password hash, keys and secrets, so it is the owner's alone (SPEC §11):
+//! the folder and `logs/`, `ssh/`, `secrets/` are `0700`, the database, its `-wal`/`-shm`, the setup
+//! code and the run lock `0600` ([`DataDir::secure`], run at every start; the binary also sets its
+//! umask to `077`, so whatever it creates later is owner-only too).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

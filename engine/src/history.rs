@@ -1,8 +1,14 @@
-//! Run history and the snapshot index in SQLite (SPEC §8), through sqlx with embedded migrations.
+//! Run history, the snapshot index and the settings table in SQLite (SPEC §8), through sqlx with
+//! embedded migrations (`engine/migrations/`).
 //!
 //! The database is `<data>/mnemosynce.db`, in WAL mode with a busy timeout, so the server and a CLI
 //! run can use it at the same time. Times are stored as Unix milliseconds. Queries use the runtime
 //! `sqlx::query` API, so building needs no database.
+//!
+//! Invariants: a run left `running` by a dead process is closed as failed only under the run lock
+//! ([`History::close_interrupted`]); old runs are deleted only once finished
+//! ([`History::prune_runs`], `history.keep_days`); only the snapshot index makes a folder
+//! Mnemosynce's to delete (made by a run or adopted; read through `store::listing`).
 
 use crate::model::events::{StepKind, TransferStats, Trigger};
 use crate::model::report::ReportStatus;

@@ -1,17 +1,13 @@
-//! The mirror step (SPEC §6.1): copy a task folder to `dir_backup_remote`, with its safety valves.
+//! The mechanics of the mirror (SPEC §6.1): where a task's mirror lives ([`MirrorTarget`]: a local
+//! folder or `<endpoint>/<task>` over SSH), how to prepare it, list its snapshots and name it to
+//! rsync, and the filter rules of the transfer ([`filter_args`]). The step itself, with its two
+//! safety valves, is `run/mirror.rs`.
 //!
-//! `<root>/<task>/` is mirrored to `<remote>/<task>/` by rsync with `--hard-links` (so the mirror costs
-//! no more space than the local store) and `--delete` (so pruned snapshots go away there too). Two
-//! valves stand before any deletion on the mirror:
-//! 1. no mirror without at least one complete local snapshot: a wiped or unmounted store must never
-//!    wipe the mirror;
-//! 2. a snapshot that exists only on the mirror may be deleted only if the retention policy would
-//!    prune it; otherwise the step refuses and names the snapshots.
-//!
-//! Only `latest` and folders named as Mnemosynce names its snapshots (`YYYY-MM-DD_HHMMSS`) at the top
-//! of the mirror's task folder are subject to `--delete`, plus the `YYYY-MM-DD` folders the owner
-//! adopted (`mnemosynce adopt`); anything else there, an unadopted date folder included, is
-//! protected, and Mnemosynce's own working folders are excluded.
+//! Invariants: the mirror's root is never created (an unmounted NAS must not fill the local disk).
+//! Only `latest`, names of the form Mnemosynce writes (`YYYY-MM-DD_HHMMSS`) and the `YYYY-MM-DD`
+//! folders the owner adopted (`mnemosynce adopt`) at the top of the mirror's task folder are
+//! subject to `--delete`; anything else there, an unadopted date folder included, is protected, and
+//! Mnemosynce's own working folders are excluded.
 
 use crate::model::config::{Endpoint, SshEndpoint};
 use crate::model::snapshot::SnapshotName;

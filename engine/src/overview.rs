@@ -1,6 +1,12 @@
-//! The figures the web pages show (dashboard task cards, history pages, a run's detail and its step
-//! logs), computed from the store and the history. The app's server functions call these and nothing
-//! else, so a page shows exactly what the CLI and the email report would.
+//! The figures the web pages show, computed from the store and the history: the dashboard's task
+//! cards ([`task_overviews`]), a run's detail ([`run_detail`]) and its step logs ([`step_log`]), and
+//! each task's disk space, measured by the server after each run ([`record_task_size`]) because a
+//! walk of the whole folder is too slow for a page load.
+//!
+//! Invariants: the figures come from the same store listing and history the CLI and the email
+//! report read, so a page shows what they would; a step's log file is found through the history,
+//! never from a path built out of what the browser sent. The history pages read
+//! [`crate::history::History::runs`] directly.
 
 use crate::data_dir::DataDir;
 use crate::history::{History, HistoryError};

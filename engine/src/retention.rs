@@ -1,112 +1,22 @@
-//! The retention planner: which snapshots to keep, which to prune, and why (SPEC §5).
+//! The retention planner: which snapshots of a task to keep, which to prune, and why (SPEC §5).
 //!
-//! # What problem does this solve?
+//! [`plan`] turns a policy and a task's snapshots into one [`Decision`] per snapshot: keep, with every
+//! reason, or prune. It is pure (no clock, disk or database), so the run's retention step, `mnemosynce
+//! plan` and the retention page's preview show the same plan; it never deletes anything itself.
 //!
-//! Every run adds a snapshot folder. Keeping them all fills the disk; keeping only the newest few loses
-//! history. The usual answer, the one restic and borg users already know, is a *tiered* policy: "keep the
-//! last 3, one per day for a week, one per week for a month, one per month for a year, one per year for
-//! five years". This module turns such a policy and a list of snapshots into a verdict for each snapshot:
-//! **keep** (with every reason why) or **prune**.
+//! The rules (restic's `ApplyPolicy` walk, with SPEC §5's safety rules on top), numbered as in [`plan`]:
+//! 1. sort newest first; a name listed twice is one snapshot (pinned or partial if any entry is);
+//! 2. `keep_last`;
+//! 3. `keep_within`, measured from the newest snapshot, never from "now";
+//! 4. each tier (`hourly` … `yearly`) walks newest → oldest and keeps the newest snapshot of each
+//!    period that holds one, until it has kept N (periods from the name's wall-clock time, ISO weeks);
+//! 5. within a tier, a partial snapshot never takes the slot of a complete one in the same period;
+//! 6. pinned snapshots; 7. the newest complete snapshot (else the newest partial); 8. `protect`, the
+//!    snapshot the current run has just made.
 //!
-//! It is a pure function. It reads no clock, no disk and no database, so the web app can show the very
-//! same plan as a preview before the owner saves a policy, and the tests can check it exhaustively. The
-//! caller deletes what [`plan`] says may go; this module never deletes anything itself.
-//!
-//! # The algorithm, step by step
-//!
-//! The walk is restic's (its `ApplyPolicy`), with the safety rules of SPEC §5 on top.
-//!
-//! 1. **Sort newest first.** Snapshot names are local wall-clock times (`2026-11-26_020000`), and
-//!    [`SnapshotName`] orders by that time, so sorting the names sorts the snapshots. The same name
-//!    listed twice is one folder on disk, so duplicates are merged into one candidate (see below).
-//!
-//! 2. **`keep_last N`**: the first N of that list are kept, reason [`KeepReason::Last`].
-//!
-//! 3. **`keep_within D`**: every snapshot less than D seconds older than the *newest snapshot* is kept,
-//!    reason [`KeepReason::Within`]. Measuring from the newest snapshot, not from "now", matters: if the
-//!    server's clock jumps a year ahead, "now minus D" would be later than every snapshot and nothing
-//!    would be kept by this rule. Measured from the newest snapshot the rule keeps exactly what it kept
-//!    before the clock went wrong.
-//!
-//! 4. **The tiers** (`hourly`, `daily`, `weekly`, `monthly`, `yearly`). Each snapshot belongs to one
-//!    *period* of each kind, named by a key:
-//!
-//!    | kind    | key             | example         |
-//!    |---------|-----------------|-----------------|
-//!    | hourly  | `YYYY-MM-DD HH` | `2026-11-26 02` |
-//!    | daily   | `YYYY-MM-DD`    | `2026-11-26`    |
-//!    | weekly  | `YYYY-Www`      | `2026-W48`      |
-//!    | monthly | `YYYY-MM`       | `2026-11`       |
-//!    | yearly  | `YYYY`          | `2026`          |
-//!
-//!    The weekly key is the ISO 8601 week, whose year is the *ISO week-year*: 2026-12-31 is a Thursday in
-//!    week `2026-W53`, and 2021-01-03 (a Sunday) still belongs to `2020-W53`.
-//!
-//!    For each kind whose number N is above zero, walk the list newest → oldest, remembering the key of
-//!    the last snapshot this kind kept. When a snapshot's key differs from it and fewer than N were kept
-//!    for this kind, keep the snapshot, reason e.g. [`KeepReason::Daily`]`("2026-11-26")`, and remember
-//!    its key. Because the walk goes newest first, the snapshot kept for a period is the newest one in
-//!    it; because only periods that *hold* a snapshot are ever seen, "the last 7 days" means "the last 7
-//!    days that have a snapshot". A backup paused for three weeks therefore does not make the older
-//!    snapshots expire faster: the daily tier reaches back past the gap.
-//!
-//!    Each kind walks on its own, so one snapshot can be "daily", "weekly" and "monthly" at once.
-//!
-//! 5. **Partial snapshots do not take a complete one's place.** A partial snapshot (rsync could not read
-//!    some files) is never the one kept for a period that also holds a complete snapshot. In each tier's
-//!    walk such partials are simply skipped: they neither use up one of the N slots nor count as "the
-//!    key seen last". A partial snapshot alone in its period may fill the slot: it is the best copy of
-//!    that period there is.
-//!
-//! 6. **Pinned** snapshots are kept, reason [`KeepReason::Pinned`].
-//!
-//! 7. **The newest complete snapshot** is always kept, reason [`KeepReason::Newest`], whatever the
-//!    policy says (even all zeros): it is the last good copy. When there is no complete snapshot at all,
-//!    the newest partial one is kept with that reason instead.
-//!
-//! 8. **`protect`**: the snapshot the current run has just made is kept, reason
-//!    [`KeepReason::Current`]. (A name that is not among the snapshots is ignored: there is nothing to
-//!    decide for it.)
-//!
-//! A snapshot that no rule keeps is pruned: its [`Decision`] has no reasons. A snapshot kept by several
-//! rules lists every reason, always in the order of [`KeepReason`]'s variants (last, within, hourly,
-//! daily, weekly, monthly, yearly, pinned, newest, current), so the output never depends on the input
-//! order.
-//!
-//! # A worked example
-//!
-//! Policy `daily: 2, weekly: 2`, snapshots (newest first):
-//!
-//! ```text
-//! 2026-11-26_140000   daily 2026-11-26   weekly 2026-W48   newest
-//! 2026-11-26_020000   (prune: second of its day, second of its week)
-//! 2026-11-25_020000   daily 2026-11-25
-//! 2026-11-18_020000   weekly 2026-W47
-//! 2026-11-17_020000   (prune: the daily tier is full, W47 already kept)
-//! ```
-//!
-//! # Why the tiers never shrink when the policy grows
-//!
-//! Every rule looks only at the snapshot list, never at what another rule decided, and a tier walk with
-//! a larger N keeps the same snapshots as a smaller N, and then some. So raising any number (or
-//! `keep_within`) can only add keeps. The property tests in `engine/tests/retention_props.rs` check this
-//! and the other promises above on random snapshot sets.
-//!
-//! # Time zones
-//!
-//! Period keys come straight from the name's wall-clock time: a snapshot named `2026-11-26_020000` is in
-//! the day `2026-11-26` whatever the offset was. Only `keep_within` needs real instants, to measure a
-//! duration across a daylight-saving change. There the name is read in the configured zone: a wall-clock
-//! time that happened twice (clocks set back) takes the earlier instant, and one that never happened
-//! (clocks set forward, a "gap") is read with the offset in force just before the gap, i.e. shifted
-//! forward by the gap's length, as `java.time` does. Neither case can panic.
-//!
-//! # Duplicates
-//!
-//! The same name listed twice (it should not happen: it is one folder) is planned as one snapshot: pinned
-//! if any entry says pinned, partial if any entry says partial (a copy is only as trustworthy as its
-//! worst report). Every entry still gets its own [`Decision`], identical for the duplicates, so the result
-//! always has one decision per input entry.
+//! Invariants: reasons come out in [`KeepReason`]'s order, so the output never depends on the input
+//! order; raising any number of the policy only adds keeps (`engine/tests/retention_props.rs`);
+//! daylight-saving gaps and repeated hours never panic. The walk for owners: README, *Retention*.
 
 use std::collections::{BTreeMap, HashSet};
 

@@ -1,83 +1,20 @@
-//! When the backup runs: standard 5-field cron expressions, evaluated in an IANA time zone (SPEC §2
-//! `schedule`).
+//! When the backup runs: `schedule.cron`, a standard 5-field cron expression read in the configured
+//! IANA zone (SPEC §2 `schedule`).
 //!
-//! # What problem does this solve?
+//! [`Cron`] is the one meaning of that text: the configuration check ([`Cron::parse`], refusing an
+//! expression that is wrong or can never fire, with the field and the fix), the server's scheduler
+//! ([`Cron::due_at`], once a minute) and the schedule page ([`Cron::describe`], [`Cron::upcoming`]
+//! and [`PRESETS`]) all go through it, so the page's "next runs" are exactly the minutes the
+//! scheduler fires.
 //!
-//! `schedule.cron` in `backup_config.yml` says when the scheduled run starts, e.g. `"0 2 * * *"` for
-//! 02:00 every day. Three places need to understand that text, and they must agree to the minute:
-//!
-//! - the configuration check, which must refuse a schedule that is wrong (`"0 25 * * *"`) or can never
-//!   fire (`"0 0 30 2 *"`) with a message that says how to fix it;
-//! - the server's scheduler, which asks once a minute "is a run due now?" ([`Cron::due_at`]);
-//! - the schedule page, which shows the expression in English ([`Cron::describe`]) and the next five
-//!   start times ([`Cron::upcoming`]).
-//!
-//! All three go through the one [`Cron`] type here, so the page's "next runs" are exactly the minutes
-//! the scheduler fires. The module reads no clock: every function takes the time it should reason
-//! about, which is what lets the tests walk through daylight-saving changes.
-//!
-//! # The language
-//!
-//! The meaning is that of Vixie cron and cronie, the crons of Linux distributions, so an expression
-//! copied from a crontab means here what it meant there. Five fields separated by spaces:
-//!
-//! | field        | values                                                     |
-//! |--------------|------------------------------------------------------------|
-//! | minute       | 0-59                                                       |
-//! | hour         | 0-23                                                       |
-//! | day-of-month | 1-31                                                       |
-//! | month        | 1-12, or `jan`-`dec`                                       |
-//! | day-of-week  | 0-7 (0 and 7 are both Sunday), or `sun`-`sat`              |
-//!
-//! Each field is `*` (every value), a value `5`, a range `1-5`, a step `*/15` (every 15th value from
-//! the first), `1-30/10` (1, 11, 21) or `5/15` (from 5 to the field's last value: 5, 20, 35, 50), or a
-//! comma list of these (`0,30`, `mon-fri,sun`). Names are case-insensitive, in their three-letter form
-//! (`jan`, `MON`) or spelled out (`January`, `monday`); month names only in the month field, day names
-//! only in the day-of-week field.
-//!
-//! Refused, each with a message naming the field and the fix: a wrong number of fields, a value out of
-//! the field's range, a range written backwards (`5-1`: cron ranges do not wrap around), a step of 0 or
-//! one larger than the field (`*/90` in the minute field: a step repeats within each hour, cron cannot
-//! say "every 90 minutes"), names in the wrong field, and an expression that can never fire
-//! (`0 0 30 2 *`: "never runs: February has no day 30"). February is taken to have 29 days, so
-//! `0 0 29 2 *` is accepted and runs in leap years.
-//!
-//! The shorthands of Vixie cron are accepted as the whole expression: `@hourly` (`0 * * * *`),
-//! `@daily` and `@midnight` (`0 0 * * *`), `@weekly` (`0 0 * * 0`), `@monthly` (`0 0 1 * *`),
-//! `@yearly` and `@annually` (`0 0 1 1 *`). `@reboot` is refused: a backup schedule names times of day.
-//!
-//! **Day-of-month and day-of-week.** When both are restricted, a day matches if *either* matches:
-//! `0 0 1 * 1` runs on the 1st of every month *and* on every Monday. This is cron's oldest surprise, and
-//! we keep it because it is what every crontab means. Exactly as in Vixie cron, "restricted" is decided
-//! by the field's first character: when either field starts with `*` (`*` itself, or `*/2`), both must
-//! match instead, which for a plain `*` simply means that only the other field counts.
-//!
-//! # Time zones and daylight saving
-//!
-//! The expression is read in the configured zone (Europe/Amsterdam, say): `0 2 * * *` means 02:00 on
-//! the wall clock there, whatever the UTC offset is that day. [`Cron::upcoming`] walks *local calendar
-//! days* from the local date of its starting instant; on each day that matches it builds each matching
-//! hour:minute as a local time and asks `chrono_tz` which instant that is. Usually there is exactly one.
-//! Twice a year there is not, and the default schedule, 02:00, sits right in Europe's changes:
-//!
-//! - **Spring forward** (29 March 2026 in Amsterdam: 02:00 CET becomes 03:00 CEST): 02:00-02:59 do
-//!   not exist. A job set for a time in that gap runs at the first instant after it, when the clock
-//!   shows 03:00 (01:00 UTC), as cronie does: a daily backup is late by up to an hour, never skipped.
-//!   Several gap minutes land on that same instant, and a job that also matches 03:00 itself
-//!   (`*/15 * * * *`) runs there once: equal instants are merged.
-//! - **Fall back** (25 October 2026: 03:00 CEST becomes 02:00 CET): 02:00-02:59 happen twice. Such a
-//!   time means its *earlier* instant only (02:30 CEST, 00:30 UTC), so a daily 02:30 backup runs once.
-//!   We decided the same for wildcard fields: `*/15 * * * *` runs at 02:00, 02:15, 02:30, 02:45 CEST
-//!   and then not again until 03:00 CET, a 75-minute pause in UTC rather than the repeated hour run a
-//!   second time. (cronie runs wildcard jobs again in the repeated hour.) Besides being one rule
-//!   instead of two, it suits snapshots: their folders are named by local wall-clock time, so a second
-//!   pass through the hour would start runs whose names the first pass already used.
-//!
-//! The search is bounded to one 400-year Gregorian cycle of days, in which every expression that
-//! parses fires (the parser refuses those that never can), so it always ends quickly.
-//!
-//! The scheduler calls [`Cron::due_at`] at the start of every minute; it is defined as "the first of
-//! [`Cron::upcoming`] after the previous minute is this minute", so the two can never disagree.
+//! Invariants: the meaning is Vixie cron's and cronie's (names, `@daily`-style shorthands,
+//! day-of-month *or* day-of-week when both are restricted; `@reboot` is refused). The module reads
+//! no clock: every function takes the instant it reasons about. Daylight saving: a local time in a
+//! spring-forward gap runs at the first instant after it (late, never skipped); a time that happens
+//! twice runs once, at its earlier instant, wildcard fields included; equal instants are merged.
+//! [`Cron::upcoming`] walks local days, at most one 400-year cycle, which always holds a match for an
+//! expression that parses. [`Cron::due_at`] is "the first of `upcoming` after the previous minute is
+//! this minute", so the two never disagree. The syntax for owners is in the README (*Cron*).
 
 use std::fmt;
 

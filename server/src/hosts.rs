@@ -2,8 +2,8 @@
 //!
 //! A page on another site can make a browser resolve its own name to this server's address and then
 //! talk to it as "its" origin. The request then names the attacker's host, so only known names are
-//! served: the listen address, `localhost` and the loopback addresses, the machine's host name (and
-//! `<name>.local`, `<name>.lan`), its interface addresses, and whatever `serve --allowed-host` adds.
+//! served: the listen address, `localhost` and the loopback addresses, the machine's host name (also
+//! with `.local`, `.lan`, `.home.arpa`), its interface addresses, and every `serve --allowed-host`.
 //! Others get `421 Misdirected Request`. `--allowed-host '*'` turns the check off (e.g. behind a
 //! proxy that already checks names). The name checked is the request's authority (HTTP/2's
 //! `:authority`, else `Host`), or with `--trust-proxy` the proxy's `X-Forwarded-Host`. The guard that

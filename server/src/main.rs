@@ -1,8 +1,10 @@
 //! `mnemosynce`: the one binary of Mnemosynce.
 //!
 //! `serve` runs the web app with the engine; the other subcommands drive the engine from a terminal.
-//! `main` prepares the process (bundle name, allocator, umask, logging, runtime) and dispatches each
-//! subcommand to its file in `commands/`. See `cli.rs` for the options and SPEC §10 for the contract.
+//! `main` prepares the process (bundle name, allocator threshold, umask `077`, logging, the data
+//! directory's modes, runtime) and dispatches each subcommand to its file in `commands/`. Started
+//! bare by cargo-leptos (`LEPTOS_SITE_ADDR` set) it serves; started bare by anyone else it prints
+//! its help. See `cli.rs` for the options and SPEC §10 for the contract.
 //!
 //! Layers, each using only those below it (no import circles): `cli`, `logging`, `memory`,
 //! `session_ids`, `hosts`, `auth/*` but `handlers`, `feed/hub`, `runs`, `scheduler`; then

@@ -4,8 +4,9 @@
 //! forms, `auth/handlers.rs`), `/api/feed` (the live WebSocket, `feed/socket.rs`), the page forms
 //! `/runs/…` and `/setup/finish` (`actions.rs`), the Leptos pages and server functions, and as
 //! fallback the static files of the built site. Every request passes the guards of `security.rs`
-//! (known host, headers, same origin, session), outermost last in the list below. Separate from
-//! `serve.rs` so tests can drive it without a socket.
+//! (known host, headers, same origin, session; outermost last in the `.layer` calls) and the
+//! session cookie's layer (`HttpOnly`, `SameSite=Strict`, idle expiry). Separate from `serve.rs` so
+//! tests can drive it without a socket.
 
 use crate::auth::handlers as sign_in;
 use crate::auth::session::IDLE_EXPIRY;

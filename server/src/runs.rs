@@ -1,9 +1,10 @@
-//! The server's run manager: starts runs for the web app ("Run now") and, later, the scheduler; one at a
+//! The server's run manager: starts runs for the web app (*Run now*) and the scheduler, one at a
 //! time; publishes their events to the feed; sends the email report afterwards; cancels on request.
 //!
 //! A run reads the configuration from disk when it starts (so an edit takes effect on the next run)
 //! and holds the data directory's run lock like a CLI run, so the two never overlap: a start while
-//! either is active is refused with a sentence saying so.
+//! either is active is refused with a sentence saying so. The scheduler records such a refusal as a
+//! *skipped* run (`scheduler.rs`).
 
 use crate::feed::hub::FeedHub;
 use app::api::backend::{RunControl, StartError};

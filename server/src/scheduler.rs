@@ -1,22 +1,17 @@
 //! The scheduler: starts a run at the times `schedule:` in the configuration names.
 //!
-//! How it decides. tokio-cron-scheduler drives one job, "second 0 of every minute", in UTC. At each
-//! tick the scheduler looks at the configuration file, and asks [`engine::schedule::Cron::due_at`]
-//! whether a run is due in that minute *in the configured time zone*. The library is used as the
-//! clock only, on purpose: its own time-zone jobs fix the UTC offset when the job is created (so a
-//! 02:00 job drifts by an hour at the next daylight-saving change), and it reads day-of-month plus
-//! day-of-week as "both must match" where standard cron means "either". Keeping the meaning of an
-//! expression in one place (the engine) also makes the schedule page's "next 5 runs" exactly the times
-//! the scheduler fires.
+//! tokio-cron-scheduler is the clock only: one job, "second 0 of every minute", in UTC, calls
+//! `Scheduler::tick`, which asks [`engine::schedule::Cron::due_at`] whether that minute is due
+//! *in the configured zone*. The library's own zone jobs are not used (they fix the UTC offset when
+//! the job is made, and read day-of-month plus day-of-week as "both"); the meaning of an expression
+//! stays in the engine, so the schedule page's "next runs" are the times fired here.
 //!
-//! Reloading. The file's modification time and length are checked at every tick; when they change
-//! (the web editor saved it, or someone edited it by hand) the schedule is read again and the change
-//! is logged with the next start time. A file that no longer validates keeps the last good schedule
-//! firing: the run it starts then fails with the configuration error, which the history, the dashboard
-//! and the email report all show — better than backups silently stopping.
-//!
-//! Busy. A scheduled start while a run is active (a manual run, or a CLI run holding the run lock) is
-//! recorded in the history as a *skipped* run with the reason, and nothing else happens.
+//! Invariants: the file's modification time and length are checked every tick, and a change is read
+//! again and logged with the next start; a file that no longer validates keeps the last good
+//! schedule firing (that run then fails with the configuration error, so backups never stop
+//! silently); a start while a run is active (web or CLI) is recorded as a *skipped* run with the
+//! reason, and nothing else happens. The tests drive `tick` with chosen minutes. For owners:
+//! README, *The scheduler*.
 
 use crate::runs::RunManager;
 use app::api::backend::{RunControl, StartError};

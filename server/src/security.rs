@@ -2,7 +2,8 @@
 //!
 //! 0. [`known_host`]: only names this server knows (`crate::hosts`) are served (`421` otherwise).
 //! 1. [`headers`]: security headers on every response — a Content-Security-Policy (scripts only from
-//!    this origin plus WASM, the one inline hydration script allowed by its per-response nonce),
+//!    this origin plus WASM, the one inline hydration script allowed by its per-response nonce;
+//!    connections to this origin only, plus the reload socket under `cargo leptos watch`),
 //!    `frame-ancestors 'none'`, `nosniff`, `Referrer-Policy: same-origin`, `Cache-Control: no-store`
 //!    on everything but the static files, HSTS under `--tls-cert`.
 //! 2. [`same_origin`]: every state-changing request (anything but GET/HEAD/OPTIONS, so server

@@ -1,7 +1,8 @@
 //! The sign-in, create-password and change-password pages. All are plain HTML forms posting to the
-//! server's `/auth/login`, `/auth/setup` and `/auth/password` handlers, so they work before the WASM has loaded (or without
-//! it). The server answers a failure by coming back here with a fixed `?error=` code; the text shown
-//! for each code is written here, so nothing from the URL is ever echoed into the page.
+//! server's `/auth/login`, `/auth/setup` and `/auth/password` handlers, so they work before the
+//! WASM has loaded (or without it). The server answers a failure by coming back here with a fixed
+//! `?error=` code; the text shown for each code is written here, so nothing from the URL is ever
+//! echoed into the page.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

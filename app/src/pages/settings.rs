@@ -1,13 +1,15 @@
 //! The settings pages and the panels the setup wizard reuses: configuration editor, SSH keys,
 //! connections (SSH endpoints and the test email) and schedule. Every decision (validation, saving,
-//! key handling, host trust, cron meaning) is the engine's; these components only show it.
+//! key handling, host trust, cron meaning) is the engine's; these components only show it. The
+//! retention and email pages are `retention.rs` and `email.rs`.
 //!
 //! The configuration editor is a textarea beside a line gutter: no editor library to ship or keep
 //! up to date, it works with a phone's keyboard and the browser's own undo, and the gutter marks the
 //! lines with problems. YAML colours come from a `<pre>` under the textarea (whose own text turns
-//! transparent once the page is hydrated), filled by a small line tokenizer ([`yaml_spans`]). The textarea grows with the text, so the page scrolls gutter and text
-//! together. "Check" shows every problem and the change against the file; "Save" is offered once the
-//! text has been checked without errors, and the server validates again before writing.
+//! transparent once the page is hydrated), filled by a small line tokenizer ([`yaml_spans`]). The
+//! textarea grows with the text, so the page scrolls gutter and text together. "Check" shows every
+//! problem and the change against the file; "Save" is offered once the text has been checked
+//! without errors, and the server validates again before writing.
 
 use super::parts::clean_error;
 use crate::api::settings::*;

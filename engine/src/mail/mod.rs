@@ -1,32 +1,19 @@
 //! Email: the SMTP session that carries run reports (SPEC §7) and the step-by-step test email.
 //!
-//! Every message goes through one path, [`Session::open`] then [`Session::send`], walked in four
-//! steps, each of which can fail on its own and says how to fix it:
+//! Every message goes through one path, [`Transport::from_config`] (the `smtp:` settings and the
+//! password), then [`Session::open`] and [`Session::send`], walked in four steps, each of which can
+//! fail on its own with a [`MailError`] that says how to fix it: connect ─▶ TLS ─▶ login ─▶ send.
 //!
-//! ```text
-//! connect ─▶ TLS ─▶ login ─▶ send
-//! ```
-//!
-//! - **connect**: name resolution and a TCP connection to `smtp.host:smtp.port`, bounded by
-//!   `smtp.timeout_secs` (a firewall that drops packets fails in seconds, not minutes);
-//! - **TLS**: implicit TLS (`security: tls`, port 465), or STARTTLS (`starttls`, port 587); `none` is
-//!   allowed for a relay on the LAN and reported as a warning. Certificates are checked against the
-//!   system's roots (Debian's `ca-certificates`) plus `smtp.ca_file` if set; there is no switch to
-//!   turn the check off;
-//! - **login**: AUTH PLAIN or LOGIN as `smtp.username` (default `email_sender`) with the password from,
-//!   in this order, `smtp.password_file` (its first line; never a file in the data directory), the
-//!   environment variable `MNEMOSYNCE_SMTP_PASSWORD`, or `<data>/secrets/smtp_password`. Without any
-//!   password the login is skipped (a LAN relay that needs none); a server that then wants one gets a
-//!   hint naming those three places. The password only goes to the server it is bound to
-//!   ([`binding`]), and in clear text (`security: none`) only to this machine;
-//! - **send**: MAIL FROM, one RCPT TO per envelope recipient, DATA.
-//!
-//! Each socket read and write waits at most `smtp.timeout_secs`, so a server that accepts the
-//! connection and then says nothing costs a bounded time and never hangs a run. The session is
-//! blocking (lettre's `SmtpConnection`) and runs on Tokio's blocking pool.
+//! Invariants: certificates are always checked (the system's roots plus `smtp.ca_file`; there is
+//! no switch to turn that off). The password is the first line of `smtp.password_file` (never a
+//! file inside the data directory), else `$MNEMOSYNCE_SMTP_PASSWORD`, else
+//! `<data>/secrets/smtp_password`; it goes only to the endpoint it is bound to ([`binding`]), and in
+//! clear text (`security: none`) only to this machine. Every connect, read and write waits at most
+//! `smtp.timeout_secs`, so a silent server never hangs a run. The session is blocking (lettre's
+//! `SmtpConnection`) and runs on Tokio's blocking pool.
 //!
 //! [`report`] builds and sends the report of a run; [`test_email`] is the settings page's and
-//! `mnemosynce test-email`'s check.
+//! `mnemosynce test-email`'s check; [`settings`] writes the email settings page's keys and password.
 
 pub mod binding;
 pub mod report;

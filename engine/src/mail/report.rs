@@ -1,27 +1,17 @@
 //! The email report of a run (SPEC §7): what it says, who gets it, and recording whether it went out.
 //!
-//! A report is built in three stages, each testable alone:
+//! Three stages, each testable alone: [`summarize`] turns a [`RunReport`], the history and the store
+//! into a [`Summary`] (a [`TaskRow`] per task of the run, a [`StaleRow`] per other task gone
+//! stale); [`render`] fills `engine/templates/report.{txt,html}` (askama: checked when the engine
+//! compiles, every value HTML-escaped); [`compose`] makes the `multipart/mixed` message, with the
+//! logs of failed and warning steps attached gzip-compressed (at most [`LOG_ATTACHMENT_MAX`] each).
+//! [`send_run_report`] decides whether the report is due (`email.enabled`, `report.when`,
+//! `report.stale_after_days`), sends it through `mail::Session` and records the outcome on the run.
 //!
-//! 1. [`summarize`] turns a [`RunReport`] plus the history (durations) and the store (the newest good
-//!    snapshot of *every* configured task) into a [`Summary`]: one [`TaskRow`] per task of the run and
-//!    the other tasks that have gone stale;
-//! 2. [`render`] fills the templates `engine/templates/report.txt` and `report.html` (askama: checked
-//!    when the engine compiles, every value HTML-escaped in the HTML part);
-//! 3. [`compose`] makes the message: `multipart/mixed` holding a `multipart/alternative` (text, HTML),
-//!    then the logs of failed and warning steps, gzip-compressed.
-//!
-//! [`send_run_report`] decides whether the report is due, sends it and records the outcome on the run.
-//! Who gets what:
-//!
-//! - `email: {enabled: false}`: nothing is sent (recorded as *disabled*);
-//! - `report.when: always` (default): every run; `failures`: only runs that need attention — a task
-//!   failed, ended with a warning or was cancelled, or some task is stale (no good snapshot for more than
-//!   `report.stale_after_days` days, `0` turns the stale check off);
-//! - `email_report` always; `email_admin` too when a task failed — as a real envelope recipient (and a
-//!   `Cc:` header, so everyone sees who was told).
-//!
-//! Sending never changes the run's status and never fails it: an error is stored on the run
-//! (`report_status = failed`, `report_error` = the step, the reason and the fix).
+//! Invariants: sending never changes the run's status and never fails it; an error is stored on the
+//! run (`report_status = failed`, `report_error` = the step, the reason and the fix).
+//! `email_admin` is a real envelope recipient (and a `Cc:`) only when a task failed. Who gets what,
+//! for owners: README, *Email reports*.
 
 use super::{address, deliver, MailError, MailStep, Transport};
 use crate::data_dir::DataDir;

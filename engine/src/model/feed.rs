@@ -1,6 +1,6 @@
 //! The live run feed (`/api/feed`, SPEC §9.2): the messages the server sends as JSON text frames, and
 //! [`ActiveRun`], the state of a run that both ends build the same way — by applying [`RunEvent`]s
-//! with [`ActiveRun::apply`].
+//! with [`apply_event`].
 //!
 //! The protocol, per connection:
 //!

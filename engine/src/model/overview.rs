@@ -1,6 +1,6 @@
 //! What the web pages show of tasks and runs: the dashboard's task cards, history rows and a run's
-//! detail. Built on the server by `engine::overview` from the store and the history; rendered by the
-//! app on both ends, so these types compile to wasm32 too.
+//! detail. Built on the server from the store and the history (`engine::overview`,
+//! `engine::history`); rendered by the app on both ends, so these types compile to wasm32 too.
 
 use super::events::{StepKind, TransferStats, Trigger};
 use super::report::ReportStatus;

@@ -1,4 +1,6 @@
-//! Retention decisions: what the planner says about each snapshot (SPEC §5).
+//! Retention decisions: what the planner (`engine::retention`) says about each snapshot (SPEC §5),
+//! a [`Decision`] with its [`KeepReason`]s, as the run, `mnemosynce plan` and the retention page
+//! show them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -12,9 +12,11 @@
 //! progress output, the web feed), rows in the [`History`] database, and full per-step logs in
 //! `<data>/logs/<run-id>/<task>.<step>.log`.
 //!
-//! This file is the public face (options, reports, [`run`]); `task.rs` walks one task through the
-//! steps, one file per step does its work (`preflight.rs` … `cleanup.rs`), `context.rs` and
-//! `step_log.rs` hold what the steps share. Listing a task's snapshots lives in [`crate::store`].
+//! This file is the public face (options, reports, [`run`], and the runs that never start:
+//! [`record_failed_run`], [`record_skipped_run`]); `task.rs` walks one task through the steps, one
+//! file per step does its work (`preflight.rs` … `cleanup.rs`), `context.rs` and `step_log.rs` hold
+//! what the steps share, `adopt.rs` is `mnemosynce adopt`. Listing a task's snapshots lives in
+//! [`crate::store`].
 
 mod adopt;
 mod backup;

@@ -1,5 +1,6 @@
 //! The connection test (SPEC §9.1 "Connections"): every step of reaching an SSH endpoint, each with
-//! its own verdict and a hint how to fix it, and never longer than a few seconds per step.
+//! its own verdict and a hint how to fix it, and never longer than 8 s per step ([`test`];
+//! [`test_live`] hands each step over as soon as it is decided, for the streaming web page).
 //!
 //! 1. TCP connect to host:port (no ICMP: many hosts drop pings but serve SSH);
 //! 2. the host key: known, unknown (its fingerprint is shown, to trust), or CHANGED (a loud failure);
@@ -7,7 +8,10 @@
 //! 4. rsync present on the remote;
 //! 5. the path exists (and, for a mirror, is writable).
 //!
-//! A failed step skips the ones after it.
+//! Invariants: a failed step skips the ones after it; the test never shares a connection (it must
+//! see a fresh login); no remote command is built from configuration text. [`trust_seen_key`]
+//! trusts only a key the host offers again with the fingerprint the owner was shown, and never
+//! replaces a changed one.
 
 use super::capture::{run_capped, CaptureError, StdoutCap};
 use super::known_hosts::{self, HostKey, HostKeyStatus, KnownHosts};

@@ -1,33 +1,19 @@
-//! The app's own SSH key pairs in `<data>/ssh/` (SPEC §1, §9.1 "SSH keys", §11).
+//! The app's own SSH key pairs in `<data>/ssh/` (SPEC §1, §9.1 "SSH keys", §11): [`generate`],
+//! [`list`], [`delete`], and [`private_key_paths`] for the `ssh` command line.
 //!
-//! Mnemosynce logs in to remote sources and the remote mirror with keys it generates itself, in Rust
-//! (the `ssh-key` crate: no `ssh-keygen` is needed), so a fresh install can be set up from the web
-//! app alone: generate a key, copy its public line into `~/.ssh/authorized_keys` on the other machine.
+//! Keys are ed25519, made in Rust (the `ssh-key` crate, no `ssh-keygen`), so a fresh install can be
+//! set up from the web app alone. A key named `N` is the private key `ssh/N` (OpenSSH format,
+//! unencrypted, since `BatchMode` can never ask for a passphrase; mode `0600`) and the public key
+//! `ssh/N.pub` (one `ssh-ed25519 AAAA… comment` line, mode `0644`).
 //!
-//! Layout: a key named `N` is the private key `ssh/N` (OpenSSH format, unencrypted — `BatchMode` can
-//! never ask for a passphrase — mode `0600`) and the public key `ssh/N.pub` (one
-//! `ssh-ed25519 AAAA… comment` line, mode `0644`). The folder is `0700`.
-//!
-//! Safety rules:
-//! - A key name is checked ([`validate_key_name`]: `[A-Za-z0-9_-]{1,64}`, and not a name the folder
-//!   uses for something else such as `known_hosts`) before any path is built from it, so a name can
-//!   never reach outside `ssh/` nor hit another file in it.
-//! - The private key is created with mode `0600` in the same `open(2)` that creates it
-//!   (`O_CREAT|O_EXCL`): there is no moment when it is readable by others, and an existing file — or
-//!   a symlink planted in its place — is never overwritten nor followed.
-//! - The private key never leaves this module: [`KeyInfo`] carries only public data.
-//! - A comment ([`validate_comment`]) holds no shell-special character (no quotes, `$`, `;`, …):
-//!   its public line is pasted into a shell on the other machine. The copyable install command
-//!   (`model::connection::key_install_command`) quotes the whole line anyway, for older keys.
-//!
-//! Listing ([`list`]) is read-only and forgiving: a broken key pair is **listed with a
-//! [`KeyInfo::problem`]** that says what is wrong and how to fix it (rather than skipped), so the
-//! owner sees it in the key list instead of wondering why a login fails. Files that are not keys
-//! (`known_hosts`, notes, editor backups) are ignored: a name counts as a key when `N.pub` exists,
-//! or when `N` starts like an OpenSSH or PEM private key.
-//!
-//! [`SshError`] is the error type of the whole `ssh` module (keys and known hosts); every message
-//! ends with what to do about it.
+//! Invariants: a key name is checked ([`validate_key_name`]: `[A-Za-z0-9_-]{1,64}`, not a reserved
+//! name such as `known_hosts`) before any path is built from it; a key file is created with its mode
+//! in the same `open(2)` (`O_CREAT|O_EXCL`), so it is never readable by others and never overwrites
+//! or follows an existing file or symlink; the private key never leaves this module ([`KeyInfo`] is
+//! public data only); a comment holds no shell-special character ([`validate_comment`]), since its
+//! public line is pasted into a shell. [`list`] is read-only and forgiving: a broken pair is listed
+//! with a [`KeyInfo::problem`] and its fix, and files that are not keys are ignored. [`SshError`] is
+//! the error type of the whole `ssh` module; every message ends with what to do about it.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};

@@ -2,24 +2,16 @@
 //!
 //! Every transfer runs ssh with `StrictHostKeyChecking=yes` against this file only, so a host must be
 //! trusted explicitly before the first connection: [`scan`] fetches the host's keys with
-//! `ssh-keyscan` and shows their SHA256 fingerprints (exactly as `ssh-keygen -lf` prints them, so the
-//! owner can compare them with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server),
+//! `ssh-keyscan` and shows their SHA256 fingerprints (as `ssh-keygen -lf` prints them),
 //! [`KnownHosts::check`] says whether they are known, unknown or **changed**, and
-//! [`KnownHosts::trust`] writes the key.
+//! [`KnownHosts::trust`] writes the key (replacing a changed one only when asked).
 //!
-//! The file is OpenSSH's own format (see sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT"), so `ssh` reads what
-//! we write and we read what `ssh-keyscan >> known_hosts` or a hand edit left there:
-//! - the host is named `host` for port 22 and `[host]:port` otherwise, in lower case (as ssh looks
-//!   it up); IPv6 literals lose their brackets first (`[fd00::1]:2222`, or `fd00::1` on port 22);
-//! - a line may list several comma-separated patterns, with `*`/`?` wildcards and `!` negations;
-//! - hashed entries (`|1|salt|hash`, from `HashKnownHosts` or `ssh-keygen -H`) are matched with
-//!   HMAC-SHA1 like ssh does;
-//! - `@cert-authority` and `@revoked` lines are kept in the file but not used here (Mnemosynce does
-//!   not use host certificates, and ssh itself still refuses a revoked key);
-//! - lines that cannot be parsed are skipped, as ssh skips them, and kept verbatim.
-//!
-//! We write plain (unhashed) `<host> <algorithm> <base64>` lines: the file lists only the owner's
-//! own backup machines, and plain lines let them read and edit it.
+//! Invariants: the file is OpenSSH's own format (sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT"), so `ssh`
+//! reads what we write and we read what `ssh-keyscan` or a hand edit left there: `host` for port 22
+//! and `[host]:port` otherwise, lower case, IPv6 without brackets on port 22; comma lists, `*`/`?`
+//! wildcards and `!` negations; hashed entries matched with HMAC-SHA1 like ssh; `@cert-authority`
+//! and `@revoked` lines and lines that cannot be parsed are kept verbatim but not used. We write
+//! plain `<host> <algorithm> <base64>` lines, so the owner can read and edit the file.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};

@@ -9,19 +9,15 @@
 //!     .pruning/<name>/       snapshots retention has pruned, waiting to be deleted
 //! ```
 //!
-//! The rules that keep data safe live here: a folder gets a snapshot name only once its content is
-//! complete and flushed to disk ([`TaskStore::promote`]); `latest` is swapped atomically; only folders
-//! whose names parse as snapshot names are ever pruned, and they leave the listing by an atomic rename
-//! before their files are deleted, so a crash never leaves a half-deleted folder under a snapshot name.
-//! Nothing else in the task folder is touched.
+//! Invariants: a folder gets a snapshot name only once its content is complete and flushed to disk
+//! ([`TaskStore::promote`]), and names never go backwards ([`TaskStore::next_name`]); `latest` is
+//! swapped atomically; a pruned snapshot leaves the listing by one atomic rename into `.pruning/`
+//! ([`TaskStore::retire`]) before its files are deleted; nothing else in the task folder is touched.
+//! The working folders are never followed: a symlink or file in their place fails the step with
+//! [`StoreError::NotAWorkingFolder`], and a symlink among their entries is never used.
 //!
-//! The working folders (`.incomplete`, `.resume`, `.pruning`) are never followed: if one of those
-//! names is a symlink or not a folder, the step that needs it fails with
-//! [`StoreError::NotAWorkingFolder`] (remove it) and nothing is written or deleted through it; a
-//! symlink among their entries is never used as a snapshot or link source.
-//!
-//! [`listing`] (in `listing.rs`) joins the folders with the history's snapshot index: what every
-//! caller that shows or plans a task's snapshots reads. Unit tests are in `tests.rs`.
+//! `listing.rs` joins the folders with the history's snapshot index ([`Listing`]): what every caller
+//! that shows or plans a task's snapshots reads. Unit tests are in `tests.rs`.
 
 mod listing;
 

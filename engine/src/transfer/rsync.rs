@@ -1,6 +1,7 @@
 //! The rsync driver: runs `rsync` as a child process (an argv list, never a shell), turns its
 //! `--info=progress2` output into [`Progress`] events and its `--stats` into [`TransferStats`], and
-//! maps its exit code to a [`TransferEnd`].
+//! maps its exit code to a [`TransferEnd`]. [`RsyncTransfer`] is the backup step's transfer;
+//! [`run_rsync`] also runs the mirror step's.
 //!
 //! Process hygiene: rsync runs in its own process group (so a cancel stops it and the processes it
 //! forks, and a Ctrl-C in the terminal reaches only Mnemosynce, which then stops rsync cleanly), and

@@ -1,9 +1,12 @@
 //! What the engine's subcommands do first: load and check the configuration (printing every
-//! problem with its line and column to stderr), select tasks, open the history.
+//! problem with its line and column to stderr), select tasks, create the data directory if needed
+//! and open the history.
 //!
 //! Problems are printed here; what stops the command comes back as a [`LoadError`] (its text is
 //! the sentence to print) and the caller picks the exit code (`exit.rs`): a configuration that
 //! cannot be used is [`EXIT_CONFIG`], a history that cannot be opened [`EXIT_FAILURE`].
+//! [`read_side`], the common start of `plan`, `snapshots` and `adopt`, does all of it and prints
+//! the error and picks the code itself.
 
 use super::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::cli::Cli;

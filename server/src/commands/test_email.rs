@@ -2,7 +2,7 @@
 //! each with a verdict and a fix.
 //!
 //! Run by the owner on the server, it also binds the SMTP password to the server in the file (the
-//! only one it may be sent to; see `engine::mail`).
+//! only one it may be sent to; see `engine::mail::binding`).
 
 use super::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use super::load::load_config;

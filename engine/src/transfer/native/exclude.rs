@@ -2,26 +2,17 @@
 //! leave out exactly what `rsync --exclude=PATTERN … src/ dst/` leaves out, so that switching
 //! between the rsync and the native transfer never changes what a snapshot contains.
 //!
-//! This is a port of rsync's own matcher (`exclude.c`: `parse_rule_tok`, `add_rule`,
-//! `rule_matches`; `lib/wildmatch.c`), restricted to what `--exclude` accepts:
+//! [`ExcludeSet`] is a port of rsync's own matcher (`exclude.c`: `parse_rule_tok`, `add_rule`,
+//! `rule_matches`; `lib/wildmatch.c`), restricted to what `--exclude` accepts: `*`, `**`, `?`,
+//! classes, `\` escapes (only in patterns with a wildcard, as rsync), a trailing `/` for directories
+//! only, a leading `/` anchored at the transfer root, inner slashes, `dir/***`, the `- `/`+ `
+//! prefixes (the first matching rule wins) and a lone `!` that clears the rules before it.
 //!
-//! - `*` matches within one path component, `**` across `/`, `?` one byte other than `/`,
-//!   `[...]` a class (`[!...]`/`[^...]` negated, ranges `a-z`, `[:alpha:]` and friends, `\`
-//!   escapes inside); `\x` is a literal `x` — but only in patterns with a wildcard (`*`, `?`, `[`):
-//!   rsync compares a pattern without one as plain text, backslashes included.
-//! - a trailing `/` matches directories only (a symlink to a directory is not one);
-//! - a leading `/` anchors the pattern at the transfer root;
-//! - a pattern without `/` (and without `**`) matches the final component at any depth; one with
-//!   an inner `/` matches the last as many components as it has; one with `**` matches at the start
-//!   or after any `/` (at the start only if it begins with `**`, where `**/x` also matches `x`);
-//! - `dir/***` matches `dir` itself and everything below it;
-//! - `- PAT` is an exclude, `+ PAT` an include (the first matching rule wins), and a lone `!`
-//!   clears the rules before it.
-//!
-//! Patterns rsync rejects (`- ` or `+ ` with nothing after it; an over-long pattern, which rsync
-//! drops with an error) are errors here. Malformed wildcards such as an unterminated `[` are
-//! accepted and match nothing, as in rsync. An empty pattern is ignored, as rsync does.
-//! Matching is on raw bytes, case-sensitive, with ASCII character classes.
+//! Invariants: where rsync rejects a pattern (`- ` or `+ ` alone, a pattern of
+//! `MAXPATHLEN` bytes or more) it is an error here; where rsync accepts a malformed wildcard (an
+//! unterminated `[`) it matches nothing here too; an empty pattern is ignored. Matching is on raw
+//! bytes, case-sensitive, with ASCII character classes. The tests below and
+//! `engine/tests/native_vs_rsync.rs` check it against the rsync binary; for owners: rsync(1).
 
 /// rsync discards patterns of `MAXPATHLEN` bytes or more.
 const MAX_PATTERN_LEN: usize = 4096;
