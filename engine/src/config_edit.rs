@@ -11,9 +11,9 @@
 //! 1. **Comments and formatting survive.** So we never load the YAML into a tree and write the tree
 //!    back out (every YAML library drops comments that way). We edit the *text*: find the lines of one
 //!    top-level entry and replace only those, or only one value on one line.
-//! 2. **A bad save is impossible.** [`save`] runs [`check_str`] first and writes nothing when there is
+//! 2. **A bad save is impossible.** [`update`] runs [`check_str`] first and writes nothing when there is
 //!    any error. The edit functions also check their own work (see "Trust, but verify" below).
-//! 3. **The last good file is never lost.** [`save`] writes a new file next to the old one and
+//! 3. **The last good file is never lost.** [`update`] writes a new file next to the old one and
 //!    renames it into place, so a crash or a full disk leaves either the old file or the new one, never
 //!    half of each. The version it replaces is kept as `backup_config.yml.prev`.
 //!
@@ -58,7 +58,7 @@
 //! checks it: it reads the old and the new text with `serde_yaml` into plain YAML values, and the new
 //! one must equal the old one in every top-level key but the one edited, and that key must hold
 //! exactly the new value. If not, the edit fails with [`EditError::Unverified`] and nothing changes.
-//! (When the old text is not readable YAML at all, there is nothing to compare; [`save`]'s check
+//! (When the old text is not readable YAML at all, there is nothing to compare; [`update`]'s check
 //! then has the last word.) `serde_yaml` has its own limits against alias bombs and deep nesting.
 //!
 //! # The diff
@@ -80,9 +80,11 @@
 //!
 //! # Saving
 //!
-//! [`save`] (and [`save_if_unchanged`], which first makes sure nobody changed the file since the page
-//! read it) does, in this order:
+//! [`update`] is the one write path of every page (editor, schedule, retention, email). It does, in
+//! this order:
 //!
+//! 0. Refuse with [`SaveError::ChangedOnDisk`] when the file is no longer at the [`Version`] the page
+//!    read (a hand edit made meanwhile is never overwritten), then apply the page's [`Edit`].
 //! 1. `check_str(text)`; any error → [`SaveError::Invalid`] with every problem, nothing written.
 //! 2. If the text is byte-for-byte the file's current content, nothing is written either (so a
 //!    second click on Save does not turn `.prev` into a copy of the current file).
@@ -144,7 +146,7 @@ pub const DIFF_CONTEXT: usize = 3;
 /// off) that [`line_diff`] diffs minimally; beyond it the middle is shown as removed + added.
 pub const MAX_DIFF_CELLS: usize = 4_000 * 4_000;
 
-/// The mode of a configuration file [`save`] creates (one that replaces a file keeps that file's mode).
+/// The mode of a configuration file [`update`] creates (one that replaces a file keeps that file's mode).
 const NEW_FILE_MODE: u32 = 0o640;
 
 // ---------------------------------------------------------------------------------------------------
@@ -178,21 +180,30 @@ pub enum EditError {
          the change in the configuration editor (and report this as a bug in Mnemosynce)"
     )]
     Unverified { key: String },
+
+    /// A page that changes one entry needs a file to change it in.
+    #[error("there is no configuration file yet: save one in the configuration editor first")]
+    NoFile,
 }
 
-/// Why [`save`] did not save. In every case the file on disk is as it was.
+/// Why [`update`] did not save. In every case the file on disk is as it was.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     /// The text has errors; they are all in the [`Checked`], with lines and columns.
     #[error("{}", invalid_message(.0))]
     Invalid(Checked),
 
+    /// The file is not what the page read (a hand edit, another tab): saving would undo that change.
     #[error(
-        "{} was changed by someone else after this page read it, so nothing was saved (that would undo \
-         their change); reload the page to see the file as it is now, then make your change again",
+        "{} changed since this page read it, so your changes were not saved (that would undo the other \
+         change); reload the page to see the file as it is now, then make your change again",
         .path.display()
     )]
     ChangedOnDisk { path: PathBuf },
+
+    /// The edit could not be made on the file's text.
+    #[error(transparent)]
+    Edit(#[from] EditError),
 
     #[error("cannot save the configuration as {}: that is {what}, not a file; point --config to a file", .path.display())]
     NotAFile { path: PathBuf, what: &'static str },
@@ -220,7 +231,8 @@ fn invalid_message(checked: &Checked) -> String {
     let count = checked.errors().count();
     match checked.errors().next() {
         Some(first) => format!(
-            "the configuration has {count} error(s) and was not saved; fix them first. The first: {first}"
+            "the configuration would have {count} error(s), so nothing was saved; fix them in the \
+             configuration editor first. The first: {first}"
         ),
         None => "the configuration was not saved".into(),
     }
@@ -231,7 +243,7 @@ fn list(lines: &[usize]) -> String {
     parts.join(", ")
 }
 
-/// What [`save`] did.
+/// What [`update`] did.
 #[derive(Clone, Debug)]
 pub struct Saved {
     /// The file written: the path given, or the file its symbolic link points to.
@@ -243,6 +255,80 @@ pub struct Saved {
     pub changed: bool,
     /// The warnings of [`check_str`] (unknown keys, folders that do not exist): worth showing.
     pub warnings: Vec<Problem>,
+    /// The version of the file as it is now, for the page's next save.
+    pub version: Version,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Versions and edits
+// ---------------------------------------------------------------------------------------------------
+
+/// What a page read of the configuration file: the SHA-256 of its bytes (of no bytes when there is no
+/// file). The page sends it back with its save, and [`update`] refuses when the file is no longer that.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    /// The version of a file holding `bytes`.
+    pub fn of(bytes: &[u8]) -> Version {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(bytes);
+        Version(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The hexadecimal text the page carries.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Version {
+    fn from(text: String) -> Version {
+        Version(text)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The version of the file at `path` now (a symbolic link is followed). A page reads it *before* it
+/// reads the configuration it shows: if the file changes in between, its save is refused, never the
+/// other way round.
+pub fn version(path: &Path) -> Result<Version, SaveError> {
+    let target = resolve(path)?;
+    Ok(Version::of(
+        read_current(&target)?.as_deref().unwrap_or(&[]),
+    ))
+}
+
+/// One change a page makes to the configuration text. `current` is the file's text, `None` when there
+/// is no file; the result is the whole new text.
+pub trait Edit {
+    fn apply(&self, current: Option<&str>) -> Result<String, EditError>;
+}
+
+/// The configuration editor's edit: the whole text, as typed (a missing file is created).
+pub struct WholeText<'a>(pub &'a str);
+
+impl Edit for WholeText<'_> {
+    fn apply(&self, _current: Option<&str>) -> Result<String, EditError> {
+        Ok(self.0.to_string())
+    }
+}
+
+/// The schedule page's edit: `schedule:` set with [`set_schedule`].
+pub struct ScheduleEdit<'a> {
+    pub cron: &'a str,
+    pub enabled: bool,
+}
+
+impl Edit for ScheduleEdit<'_> {
+    fn apply(&self, current: Option<&str>) -> Result<String, EditError> {
+        set_schedule(current.ok_or(EditError::NoFile)?, self.cron, self.enabled)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -851,7 +937,7 @@ pub fn replace_block(text: &str, key: &str, block: &str) -> Result<String, EditE
 /// `enabled:` line, only their values change (comments on those lines stay); otherwise the whole entry
 /// is replaced with [`schedule_block`], or appended when there is none.
 ///
-/// The cron expression is not checked here: [`save`] does that, with the same message as everywhere.
+/// The cron expression is not checked here: [`update`] does that, with the same message as everywhere.
 pub fn set_schedule(text: &str, cron: &str, enabled: bool) -> Result<String, EditError> {
     let key = "schedule";
     let cron_value = Value::String(cron.into());
@@ -1005,20 +1091,47 @@ pub(crate) fn top_level(text: &str) -> Option<Mapping> {
 // Saving
 // ---------------------------------------------------------------------------------------------------
 
-/// Checks `text` and, when it has no errors, makes it the content of the file at `path`, keeping the
-/// version it replaces as `<name>.prev` (see "Saving" in the module docs).
-pub fn save(path: &Path, text: &str) -> Result<Saved, SaveError> {
-    save_checked(path, text, None)
+/// The one way the web app changes the configuration: when the file is still at `read` (the version
+/// the page was shown), applies `edit` to its text, checks the result with [`check_str`] and, when it
+/// has no errors, writes it atomically, keeping the version it replaces as `<name>.prev` (see
+/// "Saving" in the module docs). A file changed since the page read it is
+/// [`SaveError::ChangedOnDisk`]: a hand edit made while the page was open is never overwritten.
+pub fn update(path: &Path, read: &Version, edit: &dyn Edit) -> Result<Saved, SaveError> {
+    let target = resolve(path)?;
+    let current = read_current(&target)?;
+    if Version::of(current.as_deref().unwrap_or(&[])) != *read {
+        return Err(SaveError::ChangedOnDisk { path: target });
+    }
+    let current = match current {
+        Some(bytes) => Some(String::from_utf8(bytes).map_err(|e| SaveError::Io {
+            path: target.clone(),
+            action: "read the file as text",
+            source: io::Error::new(ErrorKind::InvalidData, e),
+            hint: "the file is not UTF-8 text; fix it in the configuration editor or by hand",
+        })?),
+        None => None,
+    };
+    let text = edit.apply(current.as_deref())?;
+    // The bytes are compared once more just before writing: the edit took a moment.
+    save_checked(&target, &text, current.as_deref().unwrap_or(""))
 }
 
-/// Like [`save`], but only when the file still holds `opened`, the text the page started from (an
-/// empty `opened` also matches a file that is not there); otherwise [`SaveError::ChangedOnDisk`]. So
-/// a hand edit made while the page was open is not overwritten.
-pub fn save_if_unchanged(path: &Path, opened: &str, text: &str) -> Result<Saved, SaveError> {
-    save_checked(path, text, Some(opened))
+/// The bytes of the file at `target` (already resolved), `None` when there is none.
+fn read_current(target: &Path) -> Result<Option<Vec<u8>>, SaveError> {
+    match fs::read(target) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(SaveError::Io {
+            path: target.to_path_buf(),
+            action: "read the current file",
+            hint: hint(&e),
+            source: e,
+        }),
+    }
 }
 
-fn save_checked(path: &Path, text: &str, opened: Option<&str>) -> Result<Saved, SaveError> {
+/// Writes `text` when the file still holds `opened` (empty also matches no file).
+fn save_checked(path: &Path, text: &str, opened: &str) -> Result<Saved, SaveError> {
     let checked = check_str(text);
     if !checked.is_ok() {
         return Err(SaveError::Invalid(checked));
@@ -1043,11 +1156,9 @@ fn save_checked(path: &Path, text: &str, opened: Option<&str>) -> Result<Saved, 
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(io("read the current file (to keep it as .prev)")(e)),
     };
-    if let Some(opened) = opened {
-        let now: &[u8] = current.as_ref().map_or(&[], |(bytes, _)| bytes);
-        if now != opened.as_bytes() {
-            return Err(SaveError::ChangedOnDisk { path: target });
-        }
+    let now: &[u8] = current.as_ref().map_or(&[], |(bytes, _)| bytes);
+    if now != opened.as_bytes() {
+        return Err(SaveError::ChangedOnDisk { path: target });
     }
     if let Some((bytes, meta)) = &current {
         let mode = meta.permissions().mode() & 0o7777;
@@ -1060,6 +1171,7 @@ fn save_checked(path: &Path, text: &str, opened: Option<&str>) -> Result<Saved, 
                 previous: None,
                 changed: false,
                 warnings,
+                version: Version::of(text.as_bytes()),
             });
         }
     }
@@ -1104,6 +1216,7 @@ fn save_checked(path: &Path, text: &str, opened: Option<&str>) -> Result<Saved, 
         previous,
         changed: true,
         warnings,
+        version: Version::of(text.as_bytes()),
     })
 }
 
@@ -1235,6 +1348,11 @@ impl Drop for TempFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The configuration editor's save of `text` over the file as it is now.
+    fn save(path: &Path, text: &str) -> Result<Saved, SaveError> {
+        update(path, &version(path)?, &WholeText(text))
+    }
     use std::time::{Duration, SystemTime};
 
     /// A valid configuration (paths that exist everywhere), with comments around and inside the
@@ -1916,24 +2034,52 @@ tasks:
     }
 
     #[test]
-    fn save_if_unchanged_refuses_to_undo_a_hand_edit() {
+    fn update_refuses_a_file_changed_since_the_page_read_it_and_leaves_it_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("backup_config.yml");
         fs::write(&path, VALID).unwrap();
-        let opened = VALID;
+        let read = version(&path).unwrap();
+        assert_eq!(read, Version::of(VALID.as_bytes()));
         let by_hand = format!("# edited by hand\n{VALID}");
         fs::write(&path, &by_hand).unwrap();
-        let new = set_schedule(opened, "0 4 * * *", true).unwrap();
-        let e = save_if_unchanged(&path, opened, &new).unwrap_err();
-        assert!(matches!(e, SaveError::ChangedOnDisk { .. }), "{e}");
-        assert!(e.to_string().contains("reload the page"), "{e}");
-        assert_eq!(fs::read_to_string(&path).unwrap(), by_hand);
-        assert!(save_if_unchanged(&path, &by_hand, &new).unwrap().changed);
 
-        // A file that is not there matches an empty `opened`.
+        // Every kind of page edit is refused the same way, and nothing is written.
+        let schedule = ScheduleEdit {
+            cron: "0 4 * * *",
+            enabled: true,
+        };
+        for edit in [&schedule as &dyn Edit, &WholeText(VALID)] {
+            let e = update(&path, &read, edit).unwrap_err();
+            assert!(matches!(e, SaveError::ChangedOnDisk { .. }), "{e}");
+            assert!(e.to_string().contains("reload the page"), "{e}");
+            assert!(e.to_string().contains("not saved"), "{e}");
+            assert_eq!(fs::read_to_string(&path).unwrap(), by_hand);
+            assert!(!dir.path().join("backup_config.yml.prev").exists());
+        }
+
+        // With the version of the hand-edited file, the edit is made on top of the hand edit.
+        let saved = update(&path, &version(&path).unwrap(), &schedule).unwrap();
+        assert!(saved.changed);
+        let now = fs::read_to_string(&path).unwrap();
+        assert!(now.starts_with("# edited by hand\n"), "{now}");
+        assert!(now.contains("\"0 4 * * *\""), "{now}");
+        assert_eq!(saved.version, Version::of(now.as_bytes()));
+        assert_eq!(
+            fs::read_to_string(dir.path().join("backup_config.yml.prev")).unwrap(),
+            by_hand
+        );
+
+        // A file that is not there has the version of no bytes: the editor may create it, a page
+        // that changes one entry may not.
         let fresh = dir.path().join("new.yml");
-        assert!(save_if_unchanged(&fresh, "", VALID).unwrap().changed);
-        assert!(save_if_unchanged(&dir.path().join("other.yml"), VALID, VALID).is_err());
+        let none = version(&fresh).unwrap();
+        assert_eq!(none, Version::of(b""));
+        let e = update(&fresh, &none, &schedule).unwrap_err();
+        assert!(matches!(e, SaveError::Edit(EditError::NoFile)), "{e}");
+        assert!(!fresh.exists());
+        assert!(update(&fresh, &none, &WholeText(VALID)).unwrap().changed);
+        let e = update(&dir.path().join("other.yml"), &read, &WholeText(VALID)).unwrap_err();
+        assert!(matches!(e, SaveError::ChangedOnDisk { .. }), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!    The only difference is the policy: the one being edited instead of the saved one. Nothing is
 //!    re-implemented here, so the preview cannot drift from what a run does.
 //! 2. **Saving changes only `retention:`.** [`set_retention`] edits the text of the file (never a
-//!    YAML tree written back out, which would drop every comment), and [`config_edit::save`] then
+//!    YAML tree written back out, which would drop every comment), and [`config_edit::update`] then
 //!    validates and writes it atomically. Saving deletes nothing: the policy is applied by the
 //!    retention step of the next run.
 //!
@@ -138,7 +138,7 @@ pub fn retention_block(policy: &RetentionPolicy) -> String {
 /// Sets the file's global retention policy to `policy`; every byte outside the `retention:` entry
 /// stays as it was. Values are changed in place when the entry is a plain block (comments on its lines
 /// stay), otherwise the entry is replaced with [`retention_block`], or appended when there is none
-/// (see the module docs). The result is not validated as a whole here: [`config_edit::save`] does
+/// (see the module docs). The result is not validated as a whole here: [`config_edit::update`] does
 /// that before writing.
 pub fn set_retention(text: &str, policy: &RetentionPolicy) -> Result<String, EditError> {
     if let Some(new) = edit_in_place(text, policy) {
@@ -147,6 +147,15 @@ pub fn set_retention(text: &str, policy: &RetentionPolicy) -> Result<String, Edi
         }
     }
     config_edit::replace_block(text, KEY, &retention_block(policy))
+}
+
+/// The retention page's edit: the global policy set with [`set_retention`].
+pub struct RetentionEdit<'a>(pub &'a RetentionPolicy);
+
+impl config_edit::Edit for RetentionEdit<'_> {
+    fn apply(&self, current: Option<&str>) -> Result<String, EditError> {
+        set_retention(current.ok_or(EditError::NoFile)?, self.0)
+    }
 }
 
 /// One line of the text: its content (without the line ending) and its ending (`""` on a last line

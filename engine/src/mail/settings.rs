@@ -6,7 +6,7 @@
 //! written anew from the form — the keys the page does not show (`password_file`, `ca_file`,
 //! `timeout_secs`) are carried over from the file, but comments inside the `smtp:` block are not.
 //! Everything else in the file stays byte for byte (see [`crate::config_edit`]), and saving goes
-//! through [`crate::config_edit::save`], so a form that makes the configuration invalid writes
+//! through [`crate::config_edit::update`], so a form that makes the configuration invalid writes
 //! nothing.
 //!
 //! The password is never in the configuration and never goes back to the browser: the page only
@@ -87,6 +87,19 @@ pub fn apply(
     }
     smtp.push_str(&format!("  timeout_secs: {}\n", current.timeout_secs));
     replace_block(&text, "smtp", &smtp)
+}
+
+/// The email page's edit for [`crate::config_edit::update`]: [`apply`] of the form, with `current`
+/// the `smtp:` settings of the configuration the page read.
+pub struct EmailUpdate<'a> {
+    pub form: EmailEdit<'a>,
+    pub current: &'a SmtpSettings,
+}
+
+impl crate::config_edit::Edit for EmailUpdate<'_> {
+    fn apply(&self, current: Option<&str>) -> Result<String, EditError> {
+        apply(current.ok_or(EditError::NoFile)?, &self.form, self.current)
+    }
 }
 
 /// Where the stored password lives.
