@@ -123,15 +123,15 @@
 //!   are left where they are; they are hidden and harmless.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind, Write};
+use std::fs;
+use std::io::{self, ErrorKind};
 use std::ops::Range;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_yaml::{Mapping, Value};
 
+use crate::atomic::{folder_of, sync_dir, Staged};
 use crate::config::{check_str, Checked, Problem};
 use crate::model::diff::{DiffKind, DiffLine};
 
@@ -1176,10 +1176,7 @@ fn save_checked(path: &Path, text: &str, opened: &str) -> Result<Saved, SaveErro
         }
     }
 
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = folder_of(&target);
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -1192,12 +1189,12 @@ fn save_checked(path: &Path, text: &str, opened: &str) -> Result<Saved, SaveErro
         None => (NEW_FILE_MODE, None),
     };
 
-    let new = TempFile::write(&dir, &name, text.as_bytes(), mode, owner)
+    let new = Staged::write(&dir, &name, text.as_bytes(), mode, owner)
         .map_err(io("write the new version to a temporary file"))?;
     let previous = match &current {
         Some((bytes, _)) => {
             let prev = dir.join(format!("{name}.prev"));
-            let tmp = TempFile::write(&dir, &format!("{name}.prev"), bytes, mode, owner)
+            let tmp = Staged::write(&dir, &format!("{name}.prev"), bytes, mode, owner)
                 .map_err(io("keep the current version as .prev"))?;
             tmp.rename_to(&prev)
                 .map_err(io("keep the current version as .prev"))?;
@@ -1207,10 +1204,8 @@ fn save_checked(path: &Path, text: &str, opened: &str) -> Result<Saved, SaveErro
     };
     new.rename_to(&target)
         .map_err(io("replace the file with the new version"))?;
-    if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
-        // The file is replaced; only its durability across a power cut is in doubt.
-        tracing::warn!(folder = %dir.display(), error = %e, "cannot fsync the folder of the configuration");
-    }
+    // The file is replaced; only its durability across a power cut is in doubt if this fails.
+    sync_dir(&dir);
     Ok(Saved {
         path: target,
         previous,
@@ -1278,70 +1273,6 @@ fn hint(e: &io::Error) -> &'static str {
         }
         ErrorKind::NotFound => "the folder is not there; create it, or check the --config path",
         _ => "check the folder and the disk, then save again",
-    }
-}
-
-/// A temporary file next to the one it will replace; removed when dropped unless renamed into place.
-struct TempFile {
-    path: Option<PathBuf>,
-}
-
-impl TempFile {
-    /// Creates `.<stem>.tmp-<pid>-<n>` in `dir` (a fresh name: never an existing file), writes `bytes`
-    /// and fsyncs it, with `mode` and (best effort) `owner`.
-    fn write(
-        dir: &Path,
-        stem: &str,
-        bytes: &[u8],
-        mode: u32,
-        owner: Option<(u32, u32)>,
-    ) -> io::Result<TempFile> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut attempts = 0;
-        let (file, temp) = loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(".{stem}.tmp-{}-{n}", std::process::id()));
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .open(&path)
-            {
-                Ok(file) => break (file, TempFile { path: Some(path) }),
-                // Left by a killed process that had our pid: take the next number.
-                Err(e) if e.kind() == ErrorKind::AlreadyExists && attempts < 100 => attempts += 1,
-                Err(e) => return Err(e),
-            }
-        };
-        let mut file = file;
-        if let Some((uid, gid)) = owner {
-            // Keeps the owner when we may (running as root, e.g. in a container); else ours it is.
-            let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
-        }
-        // The umask may have taken bits off at creation.
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        Ok(temp)
-    }
-
-    /// Renames the file to `to` (atomically replacing what is there).
-    fn rename_to(mut self, to: &Path) -> io::Result<()> {
-        if let Some(path) = self.path.take() {
-            if let Err(e) = fs::rename(&path, to) {
-                self.path = Some(path);
-                return Err(e);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
-        }
     }
 }
 
@@ -1952,7 +1883,7 @@ tasks:
         let path = dir.path().join("backup_config.yml");
         fs::write(&path, VALID).unwrap();
         let old_time = SystemTime::now() - Duration::from_secs(3600);
-        File::options()
+        fs::File::options()
             .write(true)
             .open(&path)
             .unwrap()
@@ -2188,7 +2119,7 @@ tasks:
     #[test]
     fn temporary_files_go_away_when_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let t = TempFile::write(dir.path(), "x.yml", b"abc", 0o600, None).unwrap();
+        let t = Staged::write(dir.path(), "x.yml", b"abc", 0o600, None).unwrap();
         assert_eq!(names(dir.path()).len(), 1);
         assert!(names(dir.path())[0].starts_with(".x.yml.tmp-"));
         drop(t);

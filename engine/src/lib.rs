@@ -14,7 +14,7 @@
 //!   - [`mail`] sends the email report of a run and the test email;
 //!   - [`overview`] computes what the web pages show of tasks and runs;
 //!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
-//!   - [`data_dir`] names the files of a data directory;
+//!   - [`data_dir`] names the files of a data directory; [`atomic`] replaces a file whole;
 //!   - [`schedule`] reads cron expressions and finds their times in the configured zone;
 //!   - [`config_edit`] saves the configuration from the web app (validated, atomic, comments kept),
 //!     [`retention_edit`] writes the policy into it and previews an edited policy;
@@ -22,6 +22,8 @@
 
 pub mod model;
 
+#[cfg(feature = "native")]
+pub mod atomic;
 #[cfg(feature = "native")]
 pub mod config;
 #[cfg(feature = "native")]

@@ -10,14 +10,13 @@
 //! nothing.
 //!
 //! The password is never in the configuration and never goes back to the browser: the page only
-//! learns *whether* one is stored. It is written like the configuration (a temporary file, mode 0600
-//! from its creation, fsync, rename) into `secrets/` (0700), bound to the SMTP server it was typed
+//! learns *whether* one is stored. It is written whole ([`crate::atomic`], mode 0600) into
+//! `secrets/` (0700), bound to the SMTP server it was typed
 //! for ([`crate::mail::binding`]).
 
 use crate::config_edit::{replace_block, set_top_level_scalar, yaml_quote, EditError};
 use crate::data_dir::DataDir;
 use crate::model::config::SmtpSettings;
-use std::io::Write;
 use std::path::PathBuf;
 
 /// The fields of the email settings form.
@@ -140,33 +139,17 @@ pub fn forget_password(data: &DataDir) -> std::io::Result<()> {
     crate::mail::binding::forget(data)
 }
 
-/// Writes `<data>/secrets/<name>` like the configuration: a temporary file, mode 0600 from its
-/// creation, fsync, rename, fsync of `secrets/` (0700).
+/// Writes `<data>/secrets/<name>` whole ([`crate::atomic::write`], mode 0600 from its creation) into
+/// `secrets/` (0700).
 pub(crate) fn write_secret(data: &DataDir, name: &str, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let dir = data.secrets();
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(name))?;
-        std::fs::File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::atomic::write(&dir.join(name), text.as_bytes(), 0o600)
 }
 
 #[cfg(test)]
