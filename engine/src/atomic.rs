@@ -3,7 +3,7 @@
 //! the start), written and `fsync`ed, renamed over the file, then the folder `fsync`ed.
 //!
 //! Every file Mnemosynce replaces goes through here: the configuration and its `.prev`
-//! ([`crate::config_edit`]), the secrets of `secrets/` ([`crate::mail`]), `known_hosts`
+//! ([`crate::config::edit`]), the secrets of `secrets/` ([`crate::mail`]), `known_hosts`
 //! ([`crate::ssh`]) and the server's setup code. [`Staged`] is the two-step form for a caller that
 //! must prepare several files before it replaces any (the configuration writes the new text before it
 //! touches `.prev`); [`write`] is the one-step form.

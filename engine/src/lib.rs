@@ -16,7 +16,7 @@
 //!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
 //!   - [`data_dir`] names the files of a data directory; [`atomic`] replaces a file whole;
 //!   - [`schedule`] reads cron expressions and finds their times in the configured zone;
-//!   - [`config_edit`] saves the configuration from the web app (validated, atomic, comments kept),
+//!   - [`config::edit`] saves the configuration from the web app (validated, atomic, comments kept),
 //!     [`retention_edit`] writes the policy into it and previews an edited policy;
 //!   - [`setup`] works out how far the setup wizard is, from the disk and the database.
 
@@ -26,8 +26,6 @@ pub mod model;
 pub mod atomic;
 #[cfg(feature = "native")]
 pub mod config;
-#[cfg(feature = "native")]
-pub mod config_edit;
 #[cfg(feature = "native")]
 pub mod data_dir;
 #[cfg(feature = "native")]

@@ -14,7 +14,7 @@
 //!    The only difference is the policy: the one being edited instead of the saved one. Nothing is
 //!    re-implemented here, so the preview cannot drift from what a run does.
 //! 2. **Saving changes only `retention:`.** [`set_retention`] edits the text of the file (never a
-//!    YAML tree written back out, which would drop every comment), and [`config_edit::update`] then
+//!    YAML tree written back out, which would drop every comment), and [`edit::update`] then
 //!    validates and writes it atomically. Saving deletes nothing: the policy is applied by the
 //!    retention step of the next run.
 //!
@@ -30,7 +30,7 @@
 //! ```
 //!
 //! Replacing that entry with a freshly rendered [`retention_block`] would lose those comments, so
-//! [`set_retention`] first tries the gentler edit that `config_edit::set_schedule` makes for
+//! [`set_retention`] first tries the gentler edit that `edit::set_schedule` makes for
 //! `schedule:`: when the entry is a plain block (the `retention:` line, then `name: value` lines at one
 //! indentation, comments and blank lines anywhere), only the *values* change, and fields the block does
 //! not have yet are added after its last field, at the same indentation. The walk, step by step:
@@ -46,10 +46,10 @@
 //!    missing ones. `keep_within` is written only when set, or set to `null` where a line for it
 //!    exists (the template has one).
 //!
-//! **Trust, but verify**, as `config_edit` does: the result is read back with `serde_yaml`; every
+//! **Trust, but verify**, as `config::edit` does: the result is read back with `serde_yaml`; every
 //! top-level key but `retention` must hold exactly what it held before, and `retention` must read as
 //! the new policy. If not (or if any step above said no), the fallback runs:
-//! [`config_edit::replace_block`] replaces the whole entry with [`retention_block`] (or appends it
+//! [`edit::replace_block`] replaces the whole entry with [`retention_block`] (or appends it
 //! when the file has none), with its own verification and its own clear errors (a key written twice,
 //! a file that is not a `key: value` mapping). Comments outside the entry stay byte for byte either
 //! way.
@@ -72,7 +72,7 @@ use std::collections::HashMap;
 
 use chrono_tz::Tz;
 
-use crate::config_edit::{self, scalar_value, top_level, with_value, yaml_quote, EditError};
+use crate::config::edit::{self, scalar_value, top_level, with_value, yaml_quote, EditError};
 use crate::history::History;
 use crate::model::config::{Config, RetentionPolicy, Task};
 use crate::model::retention::Decision;
@@ -138,7 +138,7 @@ pub fn retention_block(policy: &RetentionPolicy) -> String {
 /// Sets the file's global retention policy to `policy`; every byte outside the `retention:` entry
 /// stays as it was. Values are changed in place when the entry is a plain block (comments on its lines
 /// stay), otherwise the entry is replaced with [`retention_block`], or appended when there is none
-/// (see the module docs). The result is not validated as a whole here: [`config_edit::update`] does
+/// (see the module docs). The result is not validated as a whole here: [`edit::update`] does
 /// that before writing.
 pub fn set_retention(text: &str, policy: &RetentionPolicy) -> Result<String, EditError> {
     if let Some(new) = edit_in_place(text, policy) {
@@ -146,13 +146,13 @@ pub fn set_retention(text: &str, policy: &RetentionPolicy) -> Result<String, Edi
             return Ok(new);
         }
     }
-    config_edit::replace_block(text, KEY, &retention_block(policy))
+    edit::replace_block(text, KEY, &retention_block(policy))
 }
 
 /// The retention page's edit: the global policy set with [`set_retention`].
 pub struct RetentionEdit<'a>(pub &'a RetentionPolicy);
 
-impl config_edit::Edit for RetentionEdit<'_> {
+impl edit::Edit for RetentionEdit<'_> {
     fn apply(&self, current: Option<&str>) -> Result<String, EditError> {
         set_retention(current.ok_or(EditError::NoFile)?, self.0)
     }
@@ -387,7 +387,7 @@ pub async fn compare(
 mod tests {
     use super::*;
     use crate::config::check_str;
-    use crate::config_edit::TEMPLATE;
+    use crate::config::edit::TEMPLATE;
     use crate::model::config::KeepWithin;
     use std::fs;
 
@@ -491,7 +491,7 @@ tasks:
     fn the_template_keeps_its_explanations() {
         let p = policy([1, 0, 1, 0, 0, 0], Some("36h"));
         let new = set_retention(TEMPLATE, &p).unwrap();
-        let changed: Vec<_> = config_edit::line_diff(TEMPLATE, &new)
+        let changed: Vec<_> = edit::line_diff(TEMPLATE, &new)
             .into_iter()
             .filter(|d| d.is_change())
             .collect();

@@ -2,7 +2,7 @@
 //! of what an edited policy would keep and prune, and saving it. Thin, like every server function:
 //! the plan is the engine's (`engine::retention_edit::compare`, the run's own planner on the run's
 //! own snapshot listing) and so is the edit of the file (`engine::retention_edit::set_retention`,
-//! through `engine::config_edit::update`, against the version the page read).
+//! through `engine::config::edit::update`, against the version the page read).
 //!
 //! The policy travels as seven plain arguments (six counts and `keep_within` as text, empty for
 //! "off") rather than as one struct: server function arguments are URL-encoded, where flat values

@@ -1,6 +1,6 @@
 //! The server functions of the setup wizard and the settings pages: configuration, SSH keys,
 //! connections, email test and schedule. Each checks the session and calls the engine function the
-//! CLI uses (`engine::config_edit`, `engine::ssh`, `engine::schedule`, `engine::mail`,
+//! CLI uses (`engine::config::edit`, `engine::ssh`, `engine::schedule`, `engine::mail`,
 //! `engine::setup`); nothing is decided here.
 
 use engine::model::connection::{CheckStep, OfferedHostKey};
@@ -241,7 +241,7 @@ pub async fn get_config() -> Result<ConfigFile, ServerFnError> {
     let version = crate::api::server_side::config_version(&b);
     let current = imp::current_text(&b);
     let exists = current.is_some();
-    let text = current.unwrap_or_else(|| engine::config_edit::TEMPLATE.to_string());
+    let text = current.unwrap_or_else(|| engine::config::edit::TEMPLATE.to_string());
     let problems = imp::problems(&engine::config::check_str(&text));
     Ok(ConfigFile {
         text,
@@ -260,7 +260,7 @@ pub async fn check_config(text: String) -> Result<ConfigCheck, ServerFnError> {
     let old = imp::current_text(&b).unwrap_or_default();
     Ok(ConfigCheck {
         problems: imp::problems(&engine::config::check_str(&text)),
-        diff: engine::config_edit::line_diff_context(&old, &text, 3),
+        diff: engine::config::edit::line_diff_context(&old, &text, 3),
         saved: false,
         version: String::new(),
     })
@@ -271,10 +271,10 @@ pub async fn check_config(text: String) -> Result<ConfigCheck, ServerFnError> {
 #[server(endpoint = "save_config")]
 pub async fn save_config(text: String, version: String) -> Result<ConfigCheck, ServerFnError> {
     use crate::api::server_side::{admin, fail};
-    use engine::config_edit::{update, SaveError, WholeText};
+    use engine::config::edit::{update, SaveError, WholeText};
     let b = admin().await?;
     let old = imp::current_text(&b).unwrap_or_default();
-    let diff = engine::config_edit::line_diff_context(&old, &text, 3);
+    let diff = engine::config::edit::line_diff_context(&old, &text, 3);
     match update(&b.config_path, &version.into(), &WholeText(&text)) {
         Ok(saved) => Ok(ConfigCheck {
             problems: imp::problems(&engine::config::Checked {
@@ -471,7 +471,7 @@ pub async fn save_schedule(
     let b = admin().await?;
     let cron = cron.trim().to_string();
     engine::schedule::Cron::parse(&cron).map_err(fail)?;
-    let edit = engine::config_edit::ScheduleEdit {
+    let edit = engine::config::edit::ScheduleEdit {
         cron: &cron,
         enabled,
     };

@@ -34,6 +34,7 @@ const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 const NULL_WORDS: [&str; 5] = ["", "~", "null", "Null", "NULL"];
 
 mod check;
+pub mod edit;
 
 mod tree;
 mod typed;

@@ -5,8 +5,8 @@
 //! edited in place when it is there), the `email:` entry (`enabled`) and the `smtp:` entry, which is
 //! written anew from the form — the keys the page does not show (`password_file`, `ca_file`,
 //! `timeout_secs`) are carried over from the file, but comments inside the `smtp:` block are not.
-//! Everything else in the file stays byte for byte (see [`crate::config_edit`]), and saving goes
-//! through [`crate::config_edit::update`], so a form that makes the configuration invalid writes
+//! Everything else in the file stays byte for byte (see [`crate::config::edit`]), and saving goes
+//! through [`crate::config::edit::update`], so a form that makes the configuration invalid writes
 //! nothing.
 //!
 //! The password is never in the configuration and never goes back to the browser: the page only
@@ -14,7 +14,7 @@
 //! `secrets/` (0700), bound to the SMTP server it was typed
 //! for ([`crate::mail::binding`]).
 
-use crate::config_edit::{replace_block, set_top_level_scalar, yaml_quote, EditError};
+use crate::config::edit::{replace_block, set_top_level_scalar, yaml_quote, EditError};
 use crate::data_dir::DataDir;
 use crate::model::config::SmtpSettings;
 use std::path::PathBuf;
@@ -88,14 +88,14 @@ pub fn apply(
     replace_block(&text, "smtp", &smtp)
 }
 
-/// The email page's edit for [`crate::config_edit::update`]: [`apply`] of the form, with `current`
+/// The email page's edit for [`crate::config::edit::update`]: [`apply`] of the form, with `current`
 /// the `smtp:` settings of the configuration the page read.
 pub struct EmailUpdate<'a> {
     pub form: EmailEdit<'a>,
     pub current: &'a SmtpSettings,
 }
 
-impl crate::config_edit::Edit for EmailUpdate<'_> {
+impl crate::config::edit::Edit for EmailUpdate<'_> {
     fn apply(&self, current: Option<&str>) -> Result<String, EditError> {
         apply(current.ok_or(EditError::NoFile)?, &self.form, self.current)
     }
