@@ -17,7 +17,7 @@
 //!   - [`data_dir`] names the files of a data directory; [`atomic`] replaces a file whole;
 //!   - [`schedule`] reads cron expressions and finds their times in the configured zone;
 //!   - [`config::edit`] saves the configuration from the web app (validated, atomic, comments kept),
-//!     [`retention_edit`] writes the policy into it and previews an edited policy;
+//!     [`retention_preview`] previews what an edited retention policy would keep;
 //!   - [`setup`] works out how far the setup wizard is, from the disk and the database.
 
 pub mod model;
@@ -43,7 +43,7 @@ pub mod overview;
 #[cfg(feature = "native")]
 pub mod retention;
 #[cfg(feature = "native")]
-pub mod retention_edit;
+pub mod retention_preview;
 #[cfg(feature = "native")]
 pub mod run;
 #[cfg(feature = "native")]

@@ -1,5 +1,5 @@
 //! The server functions of the email settings page: the email keys of the configuration and the
-//! write-only SMTP password (`engine::mail::settings`); the test email is `settings::send_test_email`.
+//! write-only SMTP password (`engine::config::edit::email`, `engine::mail::settings`); the test email is `settings::send_test_email`.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -101,7 +101,7 @@ pub async fn save_email(
             "the configuration cannot be used ({e}); fix it in the configuration editor first"
         ))
     })?;
-    let form = engine::mail::settings::EmailEdit {
+    let form = engine::config::edit::email::EmailEdit {
         enabled: enabled.is_some_and(|v| v == "on" || v == "true"),
         sender: &sender,
         report: &report,
@@ -119,7 +119,7 @@ pub async fn save_email(
     };
     let new_endpoint = engine::mail::binding::SmtpEndpoint::from_form(&host, port, &security, user);
     let moved = new_endpoint != engine::mail::binding::SmtpEndpoint::of(&c);
-    let edit = engine::mail::settings::EmailUpdate {
+    let edit = engine::config::edit::email::EmailUpdate {
         form,
         current: &c.smtp,
     };

@@ -1,7 +1,7 @@
 //! The server functions of the retention page: the policy in force (global and per task), a preview
 //! of what an edited policy would keep and prune, and saving it. Thin, like every server function:
-//! the plan is the engine's (`engine::retention_edit::compare`, the run's own planner on the run's
-//! own snapshot listing) and so is the edit of the file (`engine::retention_edit::set_retention`,
+//! the plan is the engine's (`engine::retention_preview::compare`, the run's own planner on the run's
+//! own snapshot listing) and so is the edit of the file (`engine::config::edit::retention::set_retention`,
 //! through `engine::config::edit::update`, against the version the page read).
 //!
 //! The policy travels as seven plain arguments (six counts and `keep_within` as text, empty for
@@ -131,7 +131,7 @@ mod imp {
                 newly_pruned: 0,
                 error: None,
             };
-            match engine::retention_edit::compare(config, &b.history, tz, &task.name, &effective)
+            match engine::retention_preview::compare(config, &b.history, tz, &task.name, &effective)
                 .await
             {
                 Ok(compared) => {
@@ -241,6 +241,10 @@ pub async fn save_retention(
         [keep_last, hourly, daily, weekly, monthly, yearly],
         &keep_within,
     )?;
-    update_config(&b, version, &engine::retention_edit::RetentionEdit(&policy))?;
+    update_config(
+        &b,
+        version,
+        &engine::config::edit::retention::RetentionEdit(&policy),
+    )?;
     Ok(imp::view(&b).await)
 }

@@ -3,7 +3,7 @@
 //! before anything is saved.
 //!
 //! Every decision is the engine's: the plan comes from the run's own planner on the run's own snapshot
-//! listing (`preview_retention`), the edit of the file and its validation from `engine::retention_edit`
+//! listing (`preview_retention`), the edit of the file and its validation from `engine::config::edit::retention`
 //! and `engine::config::edit` (`save_retention`). The page only checks that each field is a number (and
 //! `keep_within` a duration, with the engine's parser) before it asks, so a half-typed value never
 //! reaches the server.

@@ -49,7 +49,7 @@ pub(super) const RETENTION_COUNTS: &[&str] = &[
     "yearly",
 ];
 /// The keys of a retention policy, in the order SPEC §2 lists them (also the order
-/// [`crate::retention_edit`] writes them).
+/// [`crate::config::edit::retention`] writes them).
 pub(crate) const RETENTION_KEYS: [&str; 7] = [
     "keep_last",
     "hourly",

@@ -1,10 +1,10 @@
 //! Changing `backup_config.yml` from the web app without losing what the user wrote (SPEC §2).
 //!
 //! The file is edited as *text*, never as a YAML tree written back out, so comments and formatting
-//! survive ([`lines`]); one module a block the web app edits ([`schedule`], and
-//! `crate::retention_edit` and `crate::mail::settings` for the policy and the email keys). Every page
-//! saves through [`save::update`]: refused when the file changed since the page read it
-//! ([`Version`]), checked with [`crate::config::check_str`], written atomically with a `.prev` copy.
+//! survive ([`lines`]); one module a block the web app edits ([`schedule`], [`retention`],
+//! [`email`]). Every page saves through [`save::update`]: refused when the file changed since the
+//! page read it ([`Version`]), checked with [`crate::config::check_str`], written atomically with a
+//! `.prev` copy.
 //! [`diff`] shows the editor what a save will change.
 
 use std::io;
@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use crate::config::{Checked, Problem};
 
 pub mod diff;
+pub mod email;
 pub mod lines;
+pub mod retention;
 pub mod save;
 pub mod schedule;
 
