@@ -7,25 +7,27 @@
 //!   messages). It compiles to wasm32 too: the browser client uses these exact types.
 //! - The rest (behind the default `native` feature) touches disks, processes and the database:
 //!   - [`config`] reads `backup_config.yml` and reports every problem with its line and column;
+//!     [`overlap`] refuses paths that overlap (a source inside the store, …);
 //!   - [`store`] is the snapshot store on disk (naming, promotion, `latest`, retiring);
-//!   - [`transfer`] fills a snapshot folder ([`transfer::rsync`] today; one trait for a native one);
+//!   - [`transfer`] fills a snapshot folder: [`transfer::native`] for local sources, [`transfer::rsync`]
+//!     for SSH sources, behind one trait;
 //!   - [`retention`] is the pure planner: keep (with reasons) or prune;
 //!   - [`mirror`] and [`ssh`] reach the second machine and SSH sources;
 //!   - [`mail`] sends the email report of a run and the test email;
 //!   - [`overview`] computes what the web pages show of tasks and runs;
 //!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
-//!   - [`data_dir`] names the files of a data directory;
+//!   - [`data_dir`] names the files of a data directory; [`atomic`] replaces a file whole;
 //!   - [`schedule`] reads cron expressions and finds their times in the configured zone;
-//!   - [`config_edit`] saves the configuration from the web app (validated, atomic, comments kept),
-//!     [`retention_edit`] writes the policy into it and previews an edited policy;
+//!   - [`config::edit`] saves the configuration from the web app (validated, atomic, comments kept),
+//!     [`retention_preview`] previews what an edited retention policy would keep;
 //!   - [`setup`] works out how far the setup wizard is, from the disk and the database.
 
 pub mod model;
 
 #[cfg(feature = "native")]
-pub mod config;
+pub mod atomic;
 #[cfg(feature = "native")]
-pub mod config_edit;
+pub mod config;
 #[cfg(feature = "native")]
 pub mod data_dir;
 #[cfg(feature = "native")]
@@ -43,7 +45,7 @@ pub mod overview;
 #[cfg(feature = "native")]
 pub mod retention;
 #[cfg(feature = "native")]
-pub mod retention_edit;
+pub mod retention_preview;
 #[cfg(feature = "native")]
 pub mod run;
 #[cfg(feature = "native")]

@@ -1422,3 +1422,85 @@ fn a_connection_test_streams_each_step_while_the_next_one_runs() {
     assert!(text.contains("\"verdict\":\"pass\""), "{text}");
     assert!(text.contains("\"verdict\":\"fail\""), "{text}");
 }
+
+/// The version a settings page was given when it loaded (server function `endpoint`).
+fn page_version(server: &Server, cookie: &str, endpoint: &str) -> String {
+    let r = server.post_form(&format!("/api/{endpoint}"), "", Some(cookie));
+    assert_eq!(r.status, 200, "{r:?}");
+    let page: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    page["version"].as_str().expect("a version").to_string()
+}
+
+#[test]
+fn a_settings_page_never_saves_over_a_hand_edit_made_after_it_loaded() {
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::create_dir_all(&store).unwrap();
+    write_config(server.data.path(), &source, &store, "");
+    let file = server.data.path().join("backup_config.yml");
+    let cookie = server.sign_in();
+
+    let schedule = |version: &str| {
+        format!(
+            "cron={}&enabled=true&version={}",
+            form("0 4 * * *"),
+            form(version)
+        )
+    };
+    let email = |version: &str| {
+        format!(
+            "sender={}&report={}&admin=&host={}&port=465&security=tls&username=&password=&version={}",
+            form("me@example.com"),
+            form("me@example.com"),
+            form("smtp.example.com"),
+            form(version)
+        )
+    };
+    let retention = |version: &str| {
+        format!(
+            "keep_last=2&hourly=0&daily=7&weekly=4&monthly=12&yearly=5&keep_within=&version={}",
+            form(version)
+        )
+    };
+    type Body<'a> = &'a dyn Fn(&str) -> String;
+    let pages: [(&str, &str, Body); 3] = [
+        ("get_schedule", "save_schedule", &schedule),
+        ("get_email", "save_email", &email),
+        ("get_retention", "save_retention", &retention),
+    ];
+    for (n, (get, save, body)) in pages.into_iter().enumerate() {
+        // The page loads, then the owner edits the file by hand, then the page saves.
+        let version = page_version(&server, &cookie, get);
+        let mut by_hand = std::fs::read_to_string(&file).unwrap();
+        by_hand.push_str(&format!("# hand edit {n}\n"));
+        std::fs::write(&file, &by_hand).unwrap();
+        let r = server.post_form(&format!("/api/{save}"), &body(&version), Some(&cookie));
+        assert_ne!(r.status, 200, "{save}: {r:?}");
+        assert!(r.body.contains("reload the page"), "{save}: {r:?}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), by_hand, "{save}");
+
+        // Reloaded, the page saves, on top of the hand edit.
+        let version = page_version(&server, &cookie, get);
+        let r = server.post_form(&format!("/api/{save}"), &body(&version), Some(&cookie));
+        assert_eq!(r.status, 200, "{save}: {r:?}");
+        let now = std::fs::read_to_string(&file).unwrap();
+        assert!(now.contains(&format!("# hand edit {n}")), "{save}: {now}");
+        assert_ne!(now, by_hand, "{save}");
+    }
+
+    // The configuration editor too.
+    let version = page_version(&server, &cookie, "get_config");
+    let by_hand = format!(
+        "{}# edited in another tab\n",
+        std::fs::read_to_string(&file).unwrap()
+    );
+    std::fs::write(&file, &by_hand).unwrap();
+    let typed = by_hand.replace("# edited in another tab\n", "");
+    let body = format!("text={}&version={}", form(&typed), form(&version));
+    let r = server.post_form("/api/save_config", &body, Some(&cookie));
+    assert_ne!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("reload the page"), "{r:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), by_hand);
+}

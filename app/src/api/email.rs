@@ -1,5 +1,9 @@
 //! The server functions of the email settings page: the email keys of the configuration and the
-//! write-only SMTP password (`engine::mail::settings`); the test email is `settings::send_test_email`.
+//! write-only SMTP password (`engine::config::edit::email`, `engine::mail::settings`); the test email is `settings::send_test_email`.
+
+// A server function takes its form's fields as arguments; the macro copies no `allow` onto the
+// browser-side function it generates, so the allowance is for the module.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -19,12 +23,15 @@ pub struct EmailView {
     pub password_source: String,
     pub password_stored: bool,
     pub config_error: Option<String>,
+    /// The version of the file this was read from; the save sends it back.
+    pub version: String,
 }
 
 #[cfg(feature = "ssr")]
 fn view_of(b: &super::backend::Backend) -> EmailView {
     let data = &b.data;
     let stored = engine::mail::settings::password_stored(data);
+    let version = super::server_side::config_version(b);
     match super::server_side::config(b) {
         Ok((c, _)) => {
             // The engine's own order (file, environment, secrets/), as the mail step uses it.
@@ -46,6 +53,7 @@ fn view_of(b: &super::backend::Backend) -> EmailView {
                 password_source: source,
                 password_stored: stored,
                 config_error: None,
+                version,
             }
         }
         Err(e) => EmailView {
@@ -60,6 +68,7 @@ fn view_of(b: &super::backend::Backend) -> EmailView {
             password_source: String::new(),
             password_stored: stored,
             config_error: Some(e),
+            version,
         },
     }
 }
@@ -71,10 +80,10 @@ pub async fn get_email() -> Result<EmailView, ServerFnError> {
     Ok(view_of(&b))
 }
 
-/// Saves the email settings; an empty `password` keeps the stored one, unless the SMTP server,
-/// port, security or login changed: then the stored password is deleted (it is only ever sent to
-/// the server it was typed for) and must be typed again.
-#[allow(clippy::too_many_arguments)]
+/// Saves the email settings when the file is still at `version` (what the page read); an empty
+/// `password` keeps the stored one, unless the SMTP server, port, security or login changed: then the
+/// stored password is deleted (it is only ever sent to the server it was typed for) and must be typed
+/// again.
 #[server(endpoint = "save_email")]
 pub async fn save_email(
     enabled: Option<String>,
@@ -86,16 +95,16 @@ pub async fn save_email(
     security: String,
     username: String,
     password: String,
+    version: String,
 ) -> Result<EmailView, ServerFnError> {
-    use super::server_side::{admin as session, config, fail};
+    use super::server_side::{admin as session, config, update_config};
     let b = session().await?;
     let (c, _) = config(&b).map_err(|e| {
         ServerFnError::new(format!(
             "the configuration cannot be used ({e}); fix it in the configuration editor first"
         ))
     })?;
-    let text = std::fs::read_to_string(&b.config_path).map_err(fail)?;
-    let form = engine::mail::settings::EmailEdit {
+    let form = engine::config::edit::email::EmailEdit {
         enabled: enabled.is_some_and(|v| v == "on" || v == "true"),
         sender: &sender,
         report: &report,
@@ -105,7 +114,6 @@ pub async fn save_email(
         security: &security,
         username: &username,
     };
-    let edited = engine::mail::settings::apply(&text, &form, &c.smtp).map_err(fail)?;
     // The password goes only to the server it was typed for: a new server needs it typed again.
     let user = if username.trim().is_empty() {
         sender.as_str()
@@ -114,17 +122,11 @@ pub async fn save_email(
     };
     let new_endpoint = engine::mail::binding::SmtpEndpoint::from_form(&host, port, &security, user);
     let moved = new_endpoint != engine::mail::binding::SmtpEndpoint::of(&c);
-    match engine::config_edit::save(&b.config_path, &edited) {
-        Ok(_) => {}
-        Err(engine::config_edit::SaveError::Invalid(checked)) => {
-            let problems: Vec<String> = checked.errors().map(|p| p.message.clone()).collect();
-            return Err(ServerFnError::new(format!(
-                "not saved: {}",
-                problems.join("; ")
-            )));
-        }
-        Err(e) => return Err(fail(e)),
-    }
+    let edit = engine::config::edit::email::EmailUpdate {
+        form,
+        current: &c.smtp,
+    };
+    update_config(&b, version, &edit)?;
     if !password.is_empty() {
         engine::mail::settings::store_password(&b.data, &password, &new_endpoint).map_err(|e| {
             ServerFnError::new(format!(

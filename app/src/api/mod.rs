@@ -135,6 +135,25 @@ pub(crate) mod server_side {
         ServerFnError::new(e.to_string())
     }
 
+    /// The version of the configuration file a page shows, read *before* the configuration itself
+    /// (so a change in between makes the page's save refused, never silently undone); empty when the
+    /// file cannot be read (the save then says why).
+    pub fn config_version(b: &Backend) -> String {
+        engine::config::edit::version(&b.config_path)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// A page's save of the configuration: [`engine::config::edit::update`] against the version the
+    /// page read, its failures in the engine's words.
+    pub fn update_config(
+        b: &Backend,
+        read: String,
+        edit: &dyn engine::config::edit::Edit,
+    ) -> Result<engine::config::edit::Saved, ServerFnError> {
+        engine::config::edit::update(&b.config_path, &read.into(), edit).map_err(fail)
+    }
+
     /// The configuration, or why it cannot be used.
     pub fn config(b: &Backend) -> Result<(engine::model::config::Config, chrono_tz::Tz), String> {
         let c = engine::config::load_usable(&b.config_path)?;

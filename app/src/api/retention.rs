@@ -1,13 +1,17 @@
 //! The server functions of the retention page: the policy in force (global and per task), a preview
 //! of what an edited policy would keep and prune, and saving it. Thin, like every server function:
-//! the plan is the engine's (`engine::retention_edit::compare`, the run's own planner on the run's
-//! own snapshot listing) and so is the edit of the file (`engine::retention_edit::set_retention`,
-//! then the validated `engine::config_edit::save_if_unchanged`).
+//! the plan is the engine's (`engine::retention_preview::compare`, the run's own planner on the run's
+//! own snapshot listing) and so is the edit of the file (`engine::config::edit::retention::set_retention`,
+//! through `engine::config::edit::update`, against the version the page read).
 //!
 //! The policy travels as seven plain arguments (six counts and `keep_within` as text, empty for
 //! "off") rather than as one struct: server function arguments are URL-encoded, where flat values
 //! are the safe shape, and a `keep_within` the owner is still typing is checked by the engine's own
 //! parser with its own sentence.
+
+// A server function takes its form's fields as arguments; the macro copies no `allow` onto the
+// browser-side function it generates, so the allowance is for the module.
+#![allow(clippy::too_many_arguments)]
 
 use engine::model::config::{KeepWithin, RetentionOverride, RetentionPolicy};
 use leptos::prelude::*;
@@ -63,6 +67,8 @@ pub struct RetentionView {
     pub zone: String,
     /// Why the configuration cannot be used (the policy cannot be saved then).
     pub config_error: Option<String>,
+    /// The version of the file this was read from; the save sends it back.
+    pub version: String,
 }
 
 /// `keep_within` as the form and the arguments carry it: its text, or empty for "off".
@@ -129,7 +135,7 @@ mod imp {
                 newly_pruned: 0,
                 error: None,
             };
-            match engine::retention_edit::compare(config, &b.history, tz, &task.name, &effective)
+            match engine::retention_preview::compare(config, &b.history, tz, &task.name, &effective)
                 .await
             {
                 Ok(compared) => {
@@ -159,6 +165,7 @@ mod imp {
 
     /// The page as the file is now.
     pub async fn view(b: &Backend) -> RetentionView {
+        let version = crate::api::server_side::config_version(b);
         match crate::api::server_side::config(b) {
             Ok((config, tz)) => RetentionView {
                 global: config.retention.clone(),
@@ -174,6 +181,7 @@ mod imp {
                 preview: previews(b, &config, tz, &config.retention).await,
                 zone: tz.name().to_string(),
                 config_error: None,
+                version,
             },
             Err(e) => RetentionView {
                 global: RetentionPolicy::default(),
@@ -181,6 +189,7 @@ mod imp {
                 preview: Vec::new(),
                 zone: String::new(),
                 config_error: Some(e),
+                version,
             },
         }
     }
@@ -215,8 +224,9 @@ pub async fn preview_retention(
     Ok(imp::previews(&b, &c, tz, &policy).await)
 }
 
-/// Saves the global policy: only the `retention:` block of the file changes, and nothing is deleted
-/// now (the next run's retention step applies it).
+/// Saves the global policy when the file is still at `version` (what the page read): only the
+/// `retention:` block of the file changes, and nothing is deleted now (the next run's retention step
+/// applies it).
 #[server(endpoint = "save_retention")]
 pub async fn save_retention(
     keep_last: u32,
@@ -226,41 +236,18 @@ pub async fn save_retention(
     monthly: u32,
     yearly: u32,
     keep_within: String,
+    version: String,
 ) -> Result<RetentionView, ServerFnError> {
-    use crate::api::server_side::{admin, fail};
+    use crate::api::server_side::{admin, update_config};
     let b = admin().await?;
     let policy = imp::policy(
         [keep_last, hourly, daily, weekly, monthly, yearly],
         &keep_within,
     )?;
-    let text =
-        match std::fs::read_to_string(&b.config_path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ServerFnError::new(
-                "there is no configuration file yet: save one in the configuration editor first",
-            )),
-            Err(e) => {
-                return Err(ServerFnError::new(format!(
-                    "cannot read {}: {e}",
-                    b.config_path.display()
-                )))
-            }
-        };
-    let edited = engine::retention_edit::set_retention(&text, &policy).map_err(fail)?;
-    // Only if nobody changed the file since it was read just above (a hand edit is never undone).
-    match engine::config_edit::save_if_unchanged(&b.config_path, &text, &edited) {
-        Ok(_) => {}
-        Err(engine::config_edit::SaveError::Invalid(checked)) => {
-            let first = checked
-                .errors()
-                .next()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            return Err(ServerFnError::new(format!(
-                "the configuration has errors, so nothing was saved; fix them in the configuration editor first ({first})"
-            )));
-        }
-        Err(e) => return Err(fail(e)),
-    }
+    update_config(
+        &b,
+        version,
+        &engine::config::edit::retention::RetentionEdit(&policy),
+    )?;
     Ok(imp::view(&b).await)
 }

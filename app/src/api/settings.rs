@@ -1,6 +1,6 @@
 //! The server functions of the setup wizard and the settings pages: configuration, SSH keys,
 //! connections, email test and schedule. Each checks the session and calls the engine function the
-//! CLI uses (`engine::config_edit`, `engine::ssh`, `engine::schedule`, `engine::mail`,
+//! CLI uses (`engine::config::edit`, `engine::ssh`, `engine::schedule`, `engine::mail`,
 //! `engine::setup`); nothing is decided here.
 
 use engine::model::connection::{CheckStep, OfferedHostKey};
@@ -28,6 +28,8 @@ pub struct ConfigFile {
     pub exists: bool,
     pub path: String,
     pub problems: Vec<ConfigProblem>,
+    /// The version of the file this text is (of no file for the template); the save sends it back.
+    pub version: String,
 }
 
 /// What checking (or saving) a text found.
@@ -38,6 +40,8 @@ pub struct ConfigCheck {
     pub diff: Vec<DiffLine>,
     /// The text was written (it had no errors).
     pub saved: bool,
+    /// The version of the file after the save, for the next one (empty when nothing was saved).
+    pub version: String,
 }
 
 impl ConfigCheck {
@@ -99,6 +103,8 @@ pub struct ScheduleView {
     pub presets: Vec<(String, String)>,
     /// Why the configuration cannot be used (the schedule cannot be saved then).
     pub config_error: Option<String>,
+    /// The version of the file this was read from; the save sends it back.
+    pub version: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -185,6 +191,7 @@ mod imp {
     }
 
     pub fn schedule_view(b: &Backend, cron: Option<String>, enabled: Option<bool>) -> ScheduleView {
+        let version = crate::api::server_side::config_version(b);
         let presets = engine::schedule::PRESETS
             .iter()
             .map(|(l, c)| (l.to_string(), c.to_string()))
@@ -217,6 +224,7 @@ mod imp {
             zone: tz.name().to_string(),
             presets,
             config_error,
+            version,
         }
     }
 
@@ -230,15 +238,17 @@ mod imp {
 pub async fn get_config() -> Result<ConfigFile, ServerFnError> {
     use crate::api::server_side::admin;
     let b = admin().await?;
+    let version = crate::api::server_side::config_version(&b);
     let current = imp::current_text(&b);
     let exists = current.is_some();
-    let text = current.unwrap_or_else(|| engine::config_edit::TEMPLATE.to_string());
+    let text = current.unwrap_or_else(|| engine::config::edit::TEMPLATE.to_string());
     let problems = imp::problems(&engine::config::check_str(&text));
     Ok(ConfigFile {
         text,
         exists,
         path: b.config_path.display().to_string(),
         problems,
+        version,
     })
 }
 
@@ -250,19 +260,22 @@ pub async fn check_config(text: String) -> Result<ConfigCheck, ServerFnError> {
     let old = imp::current_text(&b).unwrap_or_default();
     Ok(ConfigCheck {
         problems: imp::problems(&engine::config::check_str(&text)),
-        diff: engine::config_edit::line_diff_context(&old, &text, 3),
+        diff: engine::config::edit::line_diff_context(&old, &text, 3),
         saved: false,
+        version: String::new(),
     })
 }
 
-/// Saves a text when it has no errors (atomically; the replaced file stays as `.prev`).
+/// Saves a text when it has no errors and the file is still at `version`, what the editor opened
+/// (atomically; the replaced file stays as `.prev`).
 #[server(endpoint = "save_config")]
-pub async fn save_config(text: String) -> Result<ConfigCheck, ServerFnError> {
+pub async fn save_config(text: String, version: String) -> Result<ConfigCheck, ServerFnError> {
     use crate::api::server_side::{admin, fail};
+    use engine::config::edit::{update, SaveError, WholeText};
     let b = admin().await?;
     let old = imp::current_text(&b).unwrap_or_default();
-    let diff = engine::config_edit::line_diff_context(&old, &text, 3);
-    match engine::config_edit::save(&b.config_path, &text) {
+    let diff = engine::config::edit::line_diff_context(&old, &text, 3);
+    match update(&b.config_path, &version.into(), &WholeText(&text)) {
         Ok(saved) => Ok(ConfigCheck {
             problems: imp::problems(&engine::config::Checked {
                 config: None,
@@ -270,11 +283,13 @@ pub async fn save_config(text: String) -> Result<ConfigCheck, ServerFnError> {
             }),
             diff,
             saved: true,
+            version: saved.version.to_string(),
         }),
-        Err(engine::config_edit::SaveError::Invalid(checked)) => Ok(ConfigCheck {
+        Err(SaveError::Invalid(checked)) => Ok(ConfigCheck {
             problems: imp::problems(&checked),
             diff,
             saved: false,
+            version: String::new(),
         }),
         Err(e) => Err(fail(e)),
     }
@@ -444,33 +459,23 @@ pub async fn preview_schedule(cron: String, enabled: bool) -> Result<ScheduleVie
     ))
 }
 
-/// Saves the schedule: only the `schedule:` block of the file changes.
+/// Saves the schedule when the file is still at `version` (what the page read): only the
+/// `schedule:` block of the file changes.
 #[server(endpoint = "save_schedule")]
-pub async fn save_schedule(cron: String, enabled: bool) -> Result<ScheduleView, ServerFnError> {
-    use crate::api::server_side::{admin, fail};
+pub async fn save_schedule(
+    cron: String,
+    enabled: bool,
+    version: String,
+) -> Result<ScheduleView, ServerFnError> {
+    use crate::api::server_side::{admin, fail, update_config};
     let b = admin().await?;
     let cron = cron.trim().to_string();
     engine::schedule::Cron::parse(&cron).map_err(fail)?;
-    let text = imp::current_text(&b).ok_or_else(|| {
-        ServerFnError::new(
-            "there is no configuration file yet: save one in the configuration editor first",
-        )
-    })?;
-    let edited = engine::config_edit::set_schedule(&text, &cron, enabled).map_err(fail)?;
-    match engine::config_edit::save(&b.config_path, &edited) {
-        Ok(_) => {}
-        Err(engine::config_edit::SaveError::Invalid(checked)) => {
-            let first = checked
-                .errors()
-                .next()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            return Err(ServerFnError::new(format!(
-                "the configuration has errors, so nothing was saved; fix them in the configuration editor first ({first})"
-            )));
-        }
-        Err(e) => return Err(fail(e)),
-    }
+    let edit = engine::config::edit::ScheduleEdit {
+        cron: &cron,
+        enabled,
+    };
+    update_config(&b, version, &edit)?;
     engine::setup::record_schedule_saved(&b.history)
         .await
         .map_err(fail)?;

@@ -40,6 +40,8 @@ fn EmailForm(v: EmailView, save: ServerAction<SaveEmail>) -> impl IntoView {
             <p class="form-error" role="alert">{e} " " <a href="/settings/config">"Open the configuration"</a></p>
         })}
         <ActionForm action=save attr:class="stack email-form">
+            // What the page read: a save over a file changed since then is refused.
+            <input type="hidden" name="version" value=v.version.clone()/>
             <label class="check">
                 <input type="checkbox" name="enabled" checked=v.enabled/>
                 " Send a report after every run"

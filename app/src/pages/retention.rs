@@ -3,8 +3,8 @@
 //! before anything is saved.
 //!
 //! Every decision is the engine's: the plan comes from the run's own planner on the run's own snapshot
-//! listing (`preview_retention`), the edit of the file and its validation from `engine::retention_edit`
-//! and `engine::config_edit` (`save_retention`). The page only checks that each field is a number (and
+//! listing (`preview_retention`), the edit of the file and its validation from `engine::config::edit::retention`
+//! and `engine::config::edit` (`save_retention`). The page only checks that each field is a number (and
 //! `keep_within` a duration, with the engine's parser) before it asks, so a half-typed value never
 //! reaches the server.
 //!
@@ -159,7 +159,9 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
         );
         async move { (seq, call.await) }
     });
-    let save = Action::new(|p: &RetentionPolicy| {
+    // The version of the file the page read: a save over a file changed since then is refused.
+    let version = RwSignal::new(v.version.clone());
+    let save = Action::new(|(p, v): &(RetentionPolicy, String)| {
         save_retention(
             p.keep_last,
             p.hourly,
@@ -168,6 +170,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
             p.monthly,
             p.yearly,
             within_text(p),
+            v.clone(),
         )
     });
     // Every change of a valid policy asks the engine for its plan.
@@ -202,6 +205,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
                 Ok(v) => {
                     // A preview still on its way was planned against the file before this save.
                     latest.update_value(|n| *n += 1);
+                    version.set(v.version.clone());
                     saved.set(v.global.clone());
                     shown.set(v.preview);
                     note.set(Some(Ok("Saved: only the retention block of backup_config.yml changed. \
@@ -265,7 +269,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
             ev.prevent_default();
             match policy.get_untracked() {
                 Some(p) => {
-                    save.dispatch(p);
+                    save.dispatch((p, version.get_untracked()));
                 }
                 None => note.set(Some(Err("Not saved: fix the marked fields first.".into()))),
             }

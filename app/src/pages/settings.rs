@@ -118,8 +118,10 @@ fn EditorBody(f: ConfigFile) -> impl IntoView {
     } else {
         Some("There is no configuration yet: this is a commented template. Change the paths and tasks, then check and save.".to_string())
     });
+    // The version of the file the editor holds: a save over a file changed since then is refused.
+    let version = RwSignal::new(f.version.clone());
     let check = Action::new(|t: &String| check_config(t.clone()));
-    let save = Action::new(|t: &String| save_config(t.clone()));
+    let save = Action::new(|(t, v): &(String, String)| save_config(t.clone(), v.clone()));
 
     Effect::new(move |_| {
         if let Some(r) = check.value().get() {
@@ -146,6 +148,7 @@ fn EditorBody(f: ConfigFile) -> impl IntoView {
         if let Some(r) = save.value().get() {
             match r {
                 Ok(c) if c.saved => {
+                    version.set(c.version);
                     problems.set(c.problems);
                     checked.set(None);
                     note.set(Some("Saved. The next run uses it; the file it replaced is kept as backup_config.yml.prev.".into()));
@@ -230,7 +233,7 @@ fn EditorBody(f: ConfigFile) -> impl IntoView {
             </button>
             <Show when=move || checked.with(|c| c.is_some()) && !stale()>
                 <button type="button" class="primary" on:click=move |_| {
-                    if let Some((t, _)) = checked.get_untracked() { save.dispatch(t); }
+                    if let Some((t, _)) = checked.get_untracked() { save.dispatch((t, version.get_untracked())); }
                 }>"Save"</button>
             </Show>
             {move || (check.pending().get() || save.pending().get()).then(|| view! { <span class="muted">"Working…"</span> })}
@@ -731,7 +734,10 @@ fn ScheduleBody(v: ScheduleView) -> impl IntoView {
     let shown = RwSignal::new(v.clone());
     let saved_note = RwSignal::new(None::<Result<String, String>>);
     let preview = Action::new(|(c, e): &(String, bool)| preview_schedule(c.clone(), *e));
-    let save = Action::new(|(c, e): &(String, bool)| save_schedule(c.clone(), *e));
+    // The version of the file the page read: a save over a file changed since then is refused.
+    let version = RwSignal::new(v.version.clone());
+    let save =
+        Action::new(|(c, e, v): &(String, bool, String)| save_schedule(c.clone(), *e, v.clone()));
     // Every change of the expression asks the engine what it means.
     Effect::new(move |first: Option<()>| {
         let c = cron.get();
@@ -750,6 +756,7 @@ fn ScheduleBody(v: ScheduleView) -> impl IntoView {
         if let Some(r) = save.value().get() {
             match r {
                 Ok(v) => {
+                    version.set(v.version.clone());
                     shown.set(v);
                     saved_note.set(Some(Ok(
                         "Saved: only the schedule block of backup_config.yml changed.".into(),
@@ -776,7 +783,7 @@ fn ScheduleBody(v: ScheduleView) -> impl IntoView {
         </div>
         <form class="stack schedule-form" on:submit=move |ev| {
             ev.prevent_default();
-            save.dispatch((cron.get_untracked(), enabled.get_untracked()));
+            save.dispatch((cron.get_untracked(), enabled.get_untracked(), version.get_untracked()));
         }>
             <label for="cron">"Cron expression " <span class="muted">"(minute hour day-of-month month day-of-week; Sunday is 0 or 7)"</span></label>
             <input id="cron" name="cron" autocomplete="off" spellcheck="false"

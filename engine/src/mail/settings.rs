@@ -1,93 +1,12 @@
-//! The email settings page's two writes: the email keys of `backup_config.yml`, and the SMTP password
-//! in `<data>/secrets/smtp_password`.
-//!
-//! What changes in the file: `email_sender`, `email_report` and `email_admin` (each its own line,
-//! edited in place when it is there), the `email:` entry (`enabled`) and the `smtp:` entry, which is
-//! written anew from the form — the keys the page does not show (`password_file`, `ca_file`,
-//! `timeout_secs`) are carried over from the file, but comments inside the `smtp:` block are not.
-//! Everything else in the file stays byte for byte (see [`crate::config_edit`]), and saving goes
-//! through [`crate::config_edit::save`], so a form that makes the configuration invalid writes
-//! nothing.
+//! The SMTP password of the email settings page, in `<data>/secrets/smtp_password`; the email keys
+//! of the configuration are [`crate::config::edit::email`].
 //!
 //! The password is never in the configuration and never goes back to the browser: the page only
-//! learns *whether* one is stored. It is written like the configuration (a temporary file, mode 0600
-//! from its creation, fsync, rename) into `secrets/` (0700), bound to the SMTP server it was typed
-//! for ([`crate::mail::binding`]).
+//! learns *whether* one is stored. It is written whole ([`crate::atomic`], mode 0600) into
+//! `secrets/` (0700), bound to the SMTP server it was typed for ([`crate::mail::binding`]).
 
-use crate::config_edit::{replace_block, set_top_level_scalar, yaml_quote, EditError};
 use crate::data_dir::DataDir;
-use crate::model::config::SmtpSettings;
-use std::io::Write;
 use std::path::PathBuf;
-
-/// The fields of the email settings form.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EmailEdit<'a> {
-    pub enabled: bool,
-    pub sender: &'a str,
-    pub report: &'a str,
-    /// Empty: nobody besides `report`.
-    pub admin: &'a str,
-    pub host: &'a str,
-    pub port: u16,
-    /// `tls`, `starttls` or `none`.
-    pub security: &'a str,
-    /// Empty: log in as `sender`.
-    pub username: &'a str,
-}
-
-/// The configuration text with the form's values; `current` is the file's `smtp:` as read, for the
-/// keys the form does not show.
-pub fn apply(
-    text: &str,
-    form: &EmailEdit<'_>,
-    current: &SmtpSettings,
-) -> Result<String, EditError> {
-    if !matches!(form.security, "tls" | "starttls" | "none") {
-        return Err(EditError::BadInput {
-            key: "smtp".into(),
-            reason: format!(
-                "security {:?} is not one of tls, starttls, none",
-                form.security
-            ),
-        });
-    }
-    let mut text = text.to_string();
-    for (key, value) in [
-        ("email_sender", form.sender),
-        ("email_report", form.report),
-        ("email_admin", form.admin),
-    ] {
-        text = set_top_level_scalar(&text, key, value.trim())?;
-    }
-    text = replace_block(
-        &text,
-        "email",
-        &format!("email:\n  enabled: {}\n", form.enabled),
-    )?;
-    let mut smtp = format!(
-        "smtp:\n  host: {}\n  port: {}\n  security: {}\n",
-        yaml_quote(form.host.trim()),
-        form.port,
-        form.security
-    );
-    if !form.username.trim().is_empty() {
-        smtp.push_str(&format!(
-            "  username: {}\n",
-            yaml_quote(form.username.trim())
-        ));
-    }
-    for (key, path) in [
-        ("password_file", &current.password_file),
-        ("ca_file", &current.ca_file),
-    ] {
-        if let Some(p) = path {
-            smtp.push_str(&format!("  {key}: {}\n", yaml_quote(&p.to_string_lossy())));
-        }
-    }
-    smtp.push_str(&format!("  timeout_secs: {}\n", current.timeout_secs));
-    replace_block(&text, "smtp", &smtp)
-}
 
 /// Where the stored password lives.
 pub fn password_path(data: &DataDir) -> PathBuf {
@@ -127,103 +46,22 @@ pub fn forget_password(data: &DataDir) -> std::io::Result<()> {
     crate::mail::binding::forget(data)
 }
 
-/// Writes `<data>/secrets/<name>` like the configuration: a temporary file, mode 0600 from its
-/// creation, fsync, rename, fsync of `secrets/` (0700).
+/// Writes `<data>/secrets/<name>` whole ([`crate::atomic::write`], mode 0600 from its creation) into
+/// `secrets/` (0700).
 pub(crate) fn write_secret(data: &DataDir, name: &str, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let dir = data.secrets();
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(name))?;
-        std::fs::File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::atomic::write(&dir.join(name), text.as_bytes(), 0o600)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::check_str;
-
-    const FILE: &str = "# my config\ndir_backup_local: /srv/b   # the store\nemail_sender: old@example.com\n\
-        email_report: me@example.com\nsmtp:\n  host: smtp.example.com\n  password_file: /etc/pw\n  timeout_secs: 12\n\
-        tasks:\n  - name: A   # keep me\n    dir_source: /srv/a\n";
-
-    fn form() -> EmailEdit<'static> {
-        EmailEdit {
-            enabled: true,
-            sender: "new@example.com",
-            report: "me@example.com",
-            admin: "",
-            host: "mail.example.net",
-            port: 587,
-            security: "starttls",
-            username: "",
-        }
-    }
-
-    #[test]
-    fn the_form_lands_in_the_file_and_the_rest_stays() {
-        let current = check_str(FILE).config.unwrap().smtp;
-        let out = apply(FILE, &form(), &current).unwrap();
-        let c = check_str(&out).config.expect("still valid");
-        assert_eq!(c.email_sender.as_deref(), Some("new@example.com"));
-        assert_eq!(c.smtp.host, "mail.example.net");
-        assert_eq!(c.smtp.port, 587);
-        // Keys the page does not show are carried over.
-        assert_eq!(
-            c.smtp.password_file.as_deref(),
-            Some(std::path::Path::new("/etc/pw"))
-        );
-        assert_eq!(c.smtp.timeout_secs, 12);
-        assert!(out.starts_with("# my config\ndir_backup_local: /srv/b   # the store\n"));
-        assert!(out.contains("  - name: A   # keep me\n"));
-    }
-
-    #[test]
-    fn a_value_cannot_smuggle_yaml() {
-        let current = check_str(FILE).config.unwrap().smtp;
-        let mut f = form();
-        f.host = "x\"\nevil: 1";
-        let out = apply(FILE, &f, &current).unwrap();
-        let checked = check_str(&out);
-        assert!(!out.contains("\nevil: 1"), "{out}");
-        // The host is one (bad) value, reported as such; no key `evil` appeared.
-        assert!(
-            checked
-                .problems
-                .iter()
-                .any(|p| p.is_error() && p.message.starts_with("smtp.host")),
-            "{:?}",
-            checked.problems
-        );
-        assert!(
-            checked
-                .problems
-                .iter()
-                .all(|p| !p.message.contains("not a known key")),
-            "{:?}",
-            checked.problems
-        );
-        f.security = "ssl";
-        assert!(apply(FILE, &f, &current).is_err());
-    }
 
     #[test]
     fn the_password_is_stored_0600_and_never_empty() {

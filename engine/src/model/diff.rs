@@ -1,7 +1,7 @@
 //! A line diff, as the configuration editor shows it before a save ("what will change?").
 //!
-//! The diff is computed on the server by `engine::config_edit::line_diff` (and cut into hunks by
-//! `engine::config_edit::diff_hunks`); these are the types that travel to the browser. Lines carry no
+//! The diff is computed on the server by `engine::config::edit::line_diff` (and cut into hunks by
+//! `engine::config::edit::diff_hunks`); these are the types that travel to the browser. Lines carry no
 //! line ending: `\n` and `\r\n` end a line alike, and a missing newline at the end of the file is not a
 //! change.
 

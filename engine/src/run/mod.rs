@@ -44,7 +44,6 @@ use crate::lock::{LockError, RunLock};
 use crate::model::config::{Config, Task};
 use crate::model::events::{RunEvent, StepKind, TransferStats, Trigger};
 use crate::model::Status;
-use crate::store::TaskStore;
 use chrono::Utc;
 use chrono_tz::Tz;
 use context::RunContext;
@@ -228,12 +227,4 @@ async fn prune_history(data: &DataDir, history: &History, config: &Config) {
         }
         Err(e) => tracing::warn!("cannot prune the run history: {e}"),
     }
-}
-
-/// [`crate::store::listing`] with its error as text: kept for callers that still expect
-/// `Result<_, String>` (`retention_edit`); new code calls `store::listing`.
-pub async fn listing(store: &TaskStore, history: &History, task: &str) -> Result<Listing, String> {
-    crate::store::listing(store, history, task)
-        .await
-        .map_err(|e| e.to_string())
 }

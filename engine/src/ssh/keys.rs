@@ -225,14 +225,6 @@ pub(super) fn write_new_file(path: &Path, mode: u32, data: &[u8]) -> io::Result<
     Ok(())
 }
 
-/// Syncs a folder, so newly created entries survive a crash.
-pub(super) fn sync_dir(dir: &Path) {
-    // Best effort: some filesystems refuse fsync on folders; the files themselves are synced.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 /// Generates an ed25519 key pair named `name` in `ssh/`: the private key `ssh/<name>` (`0600`), the
 /// public key `ssh/<name>.pub`. Refuses to overwrite an existing key (or any file of that name).
 pub fn generate(ssh: &SshDir, name: &str, comment: &str) -> Result<KeyInfo, SshError> {
@@ -274,7 +266,7 @@ pub fn generate(ssh: &SshDir, name: &str, comment: &str) -> Result<KeyInfo, SshE
         }
         return Err(io_error("write the public key", &public_path, e));
     }
-    sync_dir(ssh.path());
+    crate::atomic::sync_dir(ssh.path());
     Ok(info)
 }
 
@@ -492,7 +484,7 @@ pub fn delete(ssh: &SshDir, name: &str) -> Result<(), SshError> {
     if !removed {
         return Err(SshError::KeyNotFound(name.to_string()));
     }
-    sync_dir(ssh.path());
+    crate::atomic::sync_dir(ssh.path());
     Ok(())
 }
 

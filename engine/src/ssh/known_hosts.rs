@@ -32,7 +32,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::keys::{ensure_ssh_dir, io_error, sync_dir, write_new_file, SshError};
+use super::keys::{ensure_ssh_dir, io_error, SshError};
 use super::SshDir;
 
 /// SSH's default port: hosts on it are written without `[…]:port`.
@@ -675,27 +675,21 @@ impl KnownHosts {
                     offered: key.fingerprint,
                 });
             }
-            self.rewrite(dir, &file.without_stale(&name, &key))?;
+            self.rewrite(&file.without_stale(&name, &key))?;
             ends_with_newline = true;
         }
         if !already {
             let line = format!("{name} {} {}", key.algorithm, key.key_base64);
             self.append(&line, ends_with_newline)?;
         }
-        sync_dir(dir);
+        crate::atomic::sync_dir(dir);
         Ok(())
     }
 
-    /// Replaces the file with `bytes` (temporary file `0600`, then rename).
-    fn rewrite(&self, dir: &Path, bytes: &[u8]) -> Result<(), SshError> {
-        let tmp = dir.join(format!(".known_hosts.tmp-{}", std::process::id()));
-        let _ = fs::remove_file(&tmp);
-        write_new_file(&tmp, 0o600, bytes).map_err(|e| io_error("write", &tmp, e))?;
-        if let Err(e) = fs::rename(&tmp, &self.path) {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_error("replace", &self.path, e));
-        }
-        Ok(())
+    /// Replaces the file with `bytes`, whole ([`crate::atomic::write`], mode `0600`).
+    fn rewrite(&self, bytes: &[u8]) -> Result<(), SshError> {
+        crate::atomic::write(&self.path, bytes, 0o600)
+            .map_err(|e| io_error("replace", &self.path, e))
     }
 
     /// Appends one line in a single `O_APPEND` write, creating the file `0600` (and tightening a

@@ -7,7 +7,7 @@
 //! folder is the truth; see the backup step's promotion order).
 //!
 //! The run's retention and mirror steps, `mnemosynce plan`/`snapshots`, the web app's pages, the
-//! policy preview (`retention_edit`), the overview and the email report all list through here, so
+//! policy preview (`retention_preview`), the overview and the email report all list through here, so
 //! they agree on what a task holds.
 
 use super::{StoreError, TaskStore};

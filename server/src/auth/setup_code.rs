@@ -59,18 +59,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Writes a file only its owner can read (created with mode 0600, then renamed into place).
 pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    engine::atomic::write(path, text.as_bytes(), 0o600)
 }
 
 #[cfg(test)]
