@@ -173,10 +173,7 @@ fn normalize_code(code: &str) -> String {
 
 /// Compares without an early exit, so the time taken says nothing about how much matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// Sign-in attempts per client address, counted before the password is checked, so a burst of
@@ -351,15 +348,7 @@ fn with_next(base: &str, next: &str) -> String {
 
 /// Percent-encodes everything but unreserved characters and `/` (for `?next=` paths).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    app::pages::parts::urlencode_path(s)
 }
 
 #[derive(Deserialize)]
