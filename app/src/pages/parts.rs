@@ -5,6 +5,7 @@ use engine::model::events::Progress;
 use engine::model::units::{human_bytes, human_duration};
 use engine::model::Status;
 use leptos::prelude::*;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// A status word with its colour (and an icon, so colour is never the only signal).
 #[component]
@@ -27,18 +28,25 @@ pub fn clean_error(text: &str) -> String {
         .to_string()
 }
 
+/// The bytes a query value keeps as they are: the unreserved ones (RFC 3986 `A-Z a-z 0-9 - _ . ~`).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A path carried in a query value (`?next=/history`) keeps its `/` too: readable, and still one value.
+const PATH_IN_QUERY: &AsciiSet = &QUERY_VALUE.remove(b'/');
+
 /// A value for a link's query string (`?task=…`): every byte but the unreserved ones
 /// percent-encoded.
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
+}
+
+/// A path for a query value (`?next=…`): like [`urlencode`], but `/` stays.
+pub fn urlencode_path(s: &str) -> String {
+    utf8_percent_encode(s, PATH_IN_QUERY).to_string()
 }
 
 /// A time in UTC, the same in the server's HTML and in the browser.

@@ -33,15 +33,7 @@ pub fn with_next(base: &str, next: &str) -> String {
 
 /// Percent-encodes everything but unreserved characters and `/` (for `?next=` paths).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    app::pages::parts::urlencode_path(s)
 }
 
 #[cfg(test)]

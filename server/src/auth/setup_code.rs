@@ -51,10 +51,7 @@ fn normalize_code(code: &str) -> String {
 
 /// Compares without an early exit, so the time taken says nothing about how much matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// Writes a file only its owner can read (created with mode 0600, then renamed into place).

@@ -1,22 +1,16 @@
 //! The line diff the configuration editor shows before a save.
 //!
-//!
-//! Before a save the editor shows what will change. [`line_diff`] is a classic longest-common-
-//! subsequence diff on lines, so it is minimal (the fewest added + removed lines), with two things
-//! that keep it cheap on a server that should idle in a few MB:
-//!
-//! - the common first and last lines are matched first and never enter the quadratic part, so a
-//!   2 000-line file with one change costs one comparison per line;
-//! - what remains in the middle costs one *bit* per pair of lines (2 MB at most) and is only computed
-//!   up to [`MAX_DIFF_CELLS`] pairs (4 000 × 4 000 lines). Beyond that the middle is shown as "all
-//!   old lines removed, all new lines added": still correct, just not minimal. No configuration is
-//!   that big.
+//! Before a save the editor shows what will change. [`line_diff`] is `similar`'s Myers diff on lines,
+//! so it is minimal (the fewest added + removed lines); the common first and last lines are matched
+//! first, so a 2 000-line file with one change costs one comparison per line. The middle that is left
+//! is only diffed up to [`MAX_DIFF_CELLS`] pairs of lines (4 000 × 4 000); beyond that it is shown as
+//! "all old lines removed, all new lines added": still correct, just not minimal. No configuration is
+//! that big.
 //!
 //! Lines are compared without their line endings. [`diff_hunks`] cuts a diff into the hunks the page
 //! shows, the changed lines with [`DIFF_CONTEXT`] unchanged lines around them, and
 //! [`line_diff_context`] gives those hunks as one list (the line numbers jump between hunks).
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::model::diff::{DiffKind, DiffLine};
@@ -100,68 +94,28 @@ pub(super) fn number(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The edit script for the middle part: longest common subsequence by dynamic programming over the
-/// suffixes, keeping only two rows of lengths and one bit per cell ("removing here is as good as
-/// adding"), then one walk from the top. Equal lines are matched on the spot; on a tie the removal
-/// comes first, so a changed block reads as its old lines, then its new ones.
-pub(super) fn middle_diff<'s>(a: &[&'s str], b: &[&'s str]) -> Vec<DiffKind> {
+/// The edit script for the middle part: `similar`'s Myers diff; a changed block reads as its old
+/// lines, then its new ones. Beyond [`MAX_DIFF_CELLS`], all removed then all added.
+pub(super) fn middle_diff(a: &[&str], b: &[&str]) -> Vec<DiffKind> {
     let (n, m) = (a.len(), b.len());
-    let all_replaced = || {
+    if n == 0 || m == 0 || n.checked_mul(m).is_none_or(|cells| cells > MAX_DIFF_CELLS) {
         let mut ops = vec![DiffKind::Removed; n];
         ops.extend(std::iter::repeat_n(DiffKind::Added, m));
-        ops
-    };
-    if n == 0 || m == 0 || n.checked_mul(m).is_none_or(|cells| cells > MAX_DIFF_CELLS) {
-        return all_replaced();
+        return ops;
     }
-
-    // Lines as small numbers, so each comparison in the n × m loop is one integer compare.
-    let mut ids: HashMap<&'s str, u32> = HashMap::new();
-    let mut id = |line: &'s str| -> u32 {
-        let next = number(ids.len());
-        *ids.entry(line).or_insert(next)
-    };
-    let a: Vec<u32> = a.iter().map(|l| id(l)).collect();
-    let b: Vec<u32> = b.iter().map(|l| id(l)).collect();
-
-    // below[j] = LCS(a[i+1..], b[j..]); here[j] = LCS(a[i..], b[j..]).
-    let mut below = vec![0u32; m + 1];
-    let mut here = vec![0u32; m + 1];
-    let mut prefer_removal = vec![0u64; (n * m).div_ceil(64)];
-    for i in (0..n).rev() {
-        here[m] = 0;
-        for j in (0..m).rev() {
-            here[j] = if a[i] == b[j] {
-                below[j + 1] + 1
-            } else if below[j] >= here[j + 1] {
-                let cell = i * m + j;
-                prefer_removal[cell / 64] |= 1 << (cell % 64);
-                below[j]
-            } else {
-                here[j + 1]
-            };
-        }
-        std::mem::swap(&mut below, &mut here);
-    }
-
     let mut ops = Vec::with_capacity(n + m);
-    let (mut i, mut j) = (0, 0);
-    while i < n && j < m {
-        let cell = i * m + j;
-        if a[i] == b[j] {
-            ops.push(DiffKind::Same);
-            i += 1;
-            j += 1;
-        } else if prefer_removal[cell / 64] & (1 << (cell % 64)) != 0 {
-            ops.push(DiffKind::Removed);
-            i += 1;
-        } else {
-            ops.push(DiffKind::Added);
-            j += 1;
-        }
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, a, b) {
+        let (tag, old, new) = op.as_tag_tuple();
+        let (same, removed, added) = match tag {
+            similar::DiffTag::Equal => (old.len(), 0, 0),
+            similar::DiffTag::Delete => (0, old.len(), 0),
+            similar::DiffTag::Insert => (0, 0, new.len()),
+            similar::DiffTag::Replace => (0, old.len(), new.len()),
+        };
+        ops.extend(std::iter::repeat_n(DiffKind::Same, same));
+        ops.extend(std::iter::repeat_n(DiffKind::Removed, removed));
+        ops.extend(std::iter::repeat_n(DiffKind::Added, added));
     }
-    ops.extend(std::iter::repeat_n(DiffKind::Removed, n - i));
-    ops.extend(std::iter::repeat_n(DiffKind::Added, m - j));
     ops
 }
 
