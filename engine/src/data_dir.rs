@@ -11,6 +11,14 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+/// The data directory could not be created (`DataDir::create`).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create the data directory {}: {source}", path.display())]
+pub struct CreateError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
 /// Paths inside one data directory.
 #[derive(Clone, Debug)]
 pub struct DataDir {
@@ -62,12 +70,16 @@ impl DataDir {
     }
 
     /// Creates the data directory (and its parents) if missing, owner-only.
-    pub fn create(&self) -> std::io::Result<()> {
+    pub fn create(&self) -> Result<(), CreateError> {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.root)
+            .map_err(|source| CreateError {
+                path: self.root.clone(),
+                source,
+            })
     }
 
     /// Makes the data directory and what it holds owner-only where an earlier version (or a hand

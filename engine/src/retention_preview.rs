@@ -107,28 +107,8 @@ pub async fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::check_str;
-    use crate::model::config::KeepWithin;
+    use crate::config::edit::retention::tests::{policy, valid};
     use std::fs;
-
-    fn policy(counts: [u32; 6], within: Option<&str>) -> RetentionPolicy {
-        RetentionPolicy {
-            keep_last: counts[0],
-            hourly: counts[1],
-            daily: counts[2],
-            weekly: counts[3],
-            monthly: counts[4],
-            yearly: counts[5],
-            keep_within: within.map(|w| w.parse::<KeepWithin>().expect("a test duration")),
-        }
-    }
-
-    /// Checks `text` and returns its configuration; panics with every problem otherwise.
-    fn valid(text: &str) -> Config {
-        let c = check_str(text);
-        assert!(c.is_ok(), "{text}\n{:#?}", c.problems);
-        c.config.expect("a config")
-    }
 
     #[tokio::test]
     async fn the_preview_plans_the_folders_on_disk_with_the_edited_policy() {

@@ -31,11 +31,8 @@ use tower_sessions_sqlx_store::SqliteStore;
 pub enum ServeError {
     #[error("cannot read the site configuration: {0}")]
     Config(String),
-    #[error("cannot create the data directory {}: {source} (pass another one with --data DIR)", path.display())]
-    DataDir {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{0} (pass another one with --data DIR)")]
+    DataDir(#[from] engine::data_dir::CreateError),
     #[error(
         "cannot listen on {0}: {1} (is another server running there? pick another with --addr)"
     )]
@@ -59,12 +56,7 @@ pub enum ServeError {
 }
 
 pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
-    DataDir::new(&cli.data)
-        .create()
-        .map_err(|source| ServeError::DataDir {
-            path: cli.data.clone(),
-            source,
-        })?;
+    DataDir::new(&cli.data).create()?;
 
     let conf = get_configuration(None).map_err(|e| ServeError::Config(e.to_string()))?;
     let mut leptos_options = conf.leptos_options;

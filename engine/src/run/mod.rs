@@ -35,8 +35,6 @@ pub use context::StepError;
 pub use mirror::MirrorStepError;
 pub use preflight::PreflightError;
 pub use retention::RetentionError;
-// Moved to `store`; re-exported so callers of `run::…` keep compiling until they import `store`.
-pub use crate::store::{candidates, list_snapshots, local_to_utc, plan_task, Listing};
 
 use crate::data_dir::DataDir;
 use crate::history::{History, HistoryError};
@@ -47,7 +45,6 @@ use crate::model::Status;
 use chrono::Utc;
 use chrono_tz::Tz;
 use context::RunContext;
-use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -71,11 +68,8 @@ pub enum RunError {
     Busy(#[from] LockError),
     #[error(transparent)]
     UnknownTask(#[from] crate::model::config::UnknownTask),
-    #[error("cannot create the data directory {}: {source}", path.display())]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    DataDir(#[from] crate::data_dir::CreateError),
     #[error(transparent)]
     History(#[from] HistoryError),
 }
@@ -151,10 +145,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<RunReport, RunError> {
     let tasks: Vec<&Task> = config.select_tasks(&options.tasks)?;
-    data.create().map_err(|source| RunError::DataDir {
-        path: data.root().to_path_buf(),
-        source,
-    })?;
+    data.create()?;
     let _lock = RunLock::acquire(&data.run_lock())?;
 
     let started = Utc::now();

@@ -104,15 +104,6 @@ pub async fn listing(
     Ok(out)
 }
 
-/// A task's snapshots that retention manages (oldest first): see [`Listing::owned`].
-pub async fn candidates(
-    store: &TaskStore,
-    history: &History,
-    task: &str,
-) -> Result<Vec<Candidate>, ListingError> {
-    Ok(listing(store, history, task).await?.owned)
-}
-
 /// Lists a task's snapshots, newest first (for `mnemosynce snapshots` and the web app).
 pub async fn list_snapshots(
     config: &Config,

@@ -21,9 +21,7 @@
 
 mod listing;
 
-pub use listing::{
-    candidates, list_snapshots, listing, local_to_utc, plan_task, Listing, ListingError,
-};
+pub use listing::{list_snapshots, listing, local_to_utc, plan_task, Listing, ListingError};
 
 use crate::model::snapshot::SnapshotName;
 use std::ffi::OsStr;

@@ -13,14 +13,16 @@ use super::password::{
     has_password, set_password, verify_password, MIN_PASSWORD_CHARS, PASSWORD_KEY,
 };
 use super::session::{sign_in, SessionEnd};
+use super::signin::Auth;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+use tokio::sync::SemaphorePermit;
 use tower_sessions::Session;
 
 fn too_many(wait: Duration) -> Response {
@@ -38,6 +40,28 @@ fn too_many(wait: Duration) -> Response {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
+}
+
+/// The gate before every password or setup-code check: a check slot first (a busy server turns a
+/// request away without counting it), then the attempt is counted against the client. `Err` is how
+/// long the client should wait (a `429`); the slot is held until the returned permit drops.
+fn admit(auth: &Auth, client: IpAddr) -> Result<SemaphorePermit<'_>, Duration> {
+    let Ok(slot) = auth.checks.try_acquire() else {
+        return Err(Duration::from_secs(1));
+    };
+    auth.throttle.attempt(client)?;
+    Ok(slot)
+}
+
+/// What is wrong with a new password and its confirmation, as the `?error=` code the form shows.
+fn new_password_problem(password: &str, confirm: &str) -> Option<&'static str> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        Some("short")
+    } else if password != confirm {
+        Some("mismatch")
+    } else {
+        None
+    }
 }
 
 fn server_error(e: impl std::fmt::Display) -> Response {
@@ -63,14 +87,10 @@ pub async fn login(
     let auth = &state.auth;
     let client = auth.client_ip(peer, &headers);
     let next = safe_next(form.next.as_deref());
-    // A slot first (a busy server turns a request away without counting it), then the attempt is
-    // counted, then the password is checked.
-    let Ok(_slot) = auth.checks.try_acquire() else {
-        return too_many(Duration::from_secs(1));
+    let _slot = match admit(auth, client) {
+        Ok(slot) => slot,
+        Err(wait) => return too_many(wait),
     };
-    if let Err(wait) = auth.throttle.attempt(client) {
-        return too_many(wait);
-    }
     let hash = match auth.history.setting(PASSWORD_KEY).await {
         Ok(Some(h)) => h,
         Ok(None) => return Redirect::to("/setup").into_response(),
@@ -110,21 +130,16 @@ pub async fn setup(
         Ok(false) => {}
         Err(e) => return server_error(e),
     }
-    let Ok(_slot) = auth.checks.try_acquire() else {
-        return too_many(Duration::from_secs(1));
+    let _slot = match admit(auth, client) {
+        Ok(slot) => slot,
+        Err(wait) => return too_many(wait),
     };
-    if let Err(wait) = auth.throttle.attempt(client) {
-        return too_many(wait);
-    }
     if !auth.setup_code_matches(&form.code) {
         tracing::warn!(%client, "setup: wrong setup code");
         return Redirect::to("/setup?error=code").into_response();
     }
-    if form.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Redirect::to("/setup?error=short").into_response();
-    }
-    if form.password != form.confirm {
-        return Redirect::to("/setup?error=mismatch").into_response();
+    if let Some(code) = new_password_problem(&form.password, &form.confirm) {
+        return Redirect::to(&format!("/setup?error={code}")).into_response();
     }
     if let Err(e) = set_password(&auth.history, &auth.data, &form.password).await {
         return server_error(e);
@@ -171,12 +186,10 @@ pub async fn change_password(
     let client = auth.client_ip(peer, &headers);
     let back =
         |code: &str| Redirect::to(&format!("/settings/password?error={code}")).into_response();
-    let Ok(_slot) = auth.checks.try_acquire() else {
-        return too_many(Duration::from_secs(1));
+    let _slot = match admit(auth, client) {
+        Ok(slot) => slot,
+        Err(wait) => return too_many(wait),
     };
-    if let Err(wait) = auth.throttle.attempt(client) {
-        return too_many(wait);
-    }
     let hash = match auth.history.setting(PASSWORD_KEY).await {
         Ok(Some(h)) => h,
         Ok(None) => return Redirect::to("/setup").into_response(),
@@ -186,11 +199,8 @@ pub async fn change_password(
         tracing::warn!(%client, "password change refused: wrong current password");
         return back("wrong");
     }
-    if form.password.chars().count() < MIN_PASSWORD_CHARS {
-        return back("short");
-    }
-    if form.password != form.confirm {
-        return back("mismatch");
+    if let Some(code) = new_password_problem(&form.password, &form.confirm) {
+        return back(code);
     }
     if let Err(e) = set_password(&auth.history, &auth.data, &form.password).await {
         return server_error(e);

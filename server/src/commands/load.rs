@@ -15,7 +15,6 @@ use engine::data_dir::DataDir;
 use engine::history::History;
 use engine::history::HistoryError;
 use engine::model::config::{Config, Task, UnknownTask};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Why a subcommand cannot start.
@@ -24,11 +23,8 @@ pub enum LoadError {
     /// The configuration cannot be read or used: the engine's one-line summary.
     #[error("{0}")]
     Config(String),
-    #[error("cannot create the data directory {}: {source}", path.display())]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    DataDir(#[from] engine::data_dir::CreateError),
     #[error(transparent)]
     History(#[from] HistoryError),
 }
@@ -52,10 +48,7 @@ fn print_problems(path: &std::path::Path, checked: &Checked) {
 
 /// Creates the data directory if needed and opens its database.
 pub async fn open_history(data: &DataDir) -> Result<History, LoadError> {
-    data.create().map_err(|source| LoadError::DataDir {
-        path: data.root().to_path_buf(),
-        source,
-    })?;
+    data.create()?;
     Ok(History::open(&data.database()).await?)
 }
 

@@ -43,14 +43,8 @@ pub(super) const TASK_KEYS: &[&str] = &[
     "bwlimit_kbps",
     "engine",
 ];
-pub(super) const RETENTION_COUNTS: &[&str] = &[
-    "keep_last",
-    "hourly",
-    "daily",
-    "weekly",
-    "monthly",
-    "yearly",
-];
+/// The counting keys of a retention policy: all of [`RETENTION_KEYS`] but `keep_within`.
+pub(super) const RETENTION_COUNTS: &[&str] = RETENTION_KEYS.split_at(6).0;
 /// The keys of a retention policy, in the order SPEC §2 lists them (also the order
 /// [`crate::config::edit::retention`] writes them).
 pub(crate) const RETENTION_KEYS: [&str; 7] = [

@@ -269,4 +269,4 @@ fn verified(old: &str, new: &str, policy: &RetentionPolicy) -> bool {
 
 #[cfg(test)]
 #[path = "retention_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,8 @@ use crate::config::edit::TEMPLATE;
 use crate::model::config::{Config, KeepWithin};
 use std::fs;
 
-fn policy(counts: [u32; 6], within: Option<&str>) -> RetentionPolicy {
+/// A policy from its six counts and an optional `keep_within` (also used by `retention_preview`).
+pub(crate) fn policy(counts: [u32; 6], within: Option<&str>) -> RetentionPolicy {
     RetentionPolicy {
         keep_last: counts[0],
         hourly: counts[1],
@@ -19,7 +20,7 @@ fn policy(counts: [u32; 6], within: Option<&str>) -> RetentionPolicy {
 }
 
 /// Checks `text` and returns its configuration; panics with every problem otherwise.
-fn valid(text: &str) -> Config {
+pub(crate) fn valid(text: &str) -> Config {
     let c = check_str(text);
     assert!(c.is_ok(), "{text}\n{:#?}", c.problems);
     c.config.expect("a config")
