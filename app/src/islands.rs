@@ -6,7 +6,8 @@
 //! the run page's live steps, log and *Cancel*); the page-wide ones are here. The header's tools and
 //! the small islands are in the first WASM every page loads; the settings pages and the setup wizard
 //! are one *lazy* island: built with `cargo leptos build --release --split` (what `scripts/run` and
-//! `scripts/test` do), its code is a chunk of its own, fetched only by those pages.
+//! `scripts/test` do), its code is a chunk of its own, fetched only by those pages. The routes that
+//! show them are in `routes.rs`.
 
 use crate::feed::{FeedIndicator, FeedState};
 use crate::{pages, theme};
@@ -73,48 +74,4 @@ pub fn SettingsIsland(page: SettingsPage) -> impl IntoView {
         }
     };
     hydration_marked(page)
-}
-
-/// A route that shows one settings page.
-macro_rules! settings_route {
-    ($(#[$doc:meta])* $route:ident => $page:ident) => {
-        $(#[$doc])*
-        #[component]
-        pub fn $route() -> impl IntoView {
-            view! { <SettingsIsland page=SettingsPage::$page/> }
-        }
-    };
-}
-
-settings_route!(
-    /// `/settings/config`
-    ConfigRoute => Config
-);
-settings_route!(
-    /// `/settings/keys`
-    KeysRoute => Keys
-);
-settings_route!(
-    /// `/settings/connections`
-    ConnectionsRoute => Connections
-);
-settings_route!(
-    /// `/settings/schedule`
-    ScheduleRoute => Schedule
-);
-settings_route!(
-    /// `/settings/email`
-    EmailRoute => Email
-);
-settings_route!(
-    /// `/settings/retention`
-    RetentionRoute => Retention
-);
-
-/// `/welcome`: the wizard, at the step the address asks for.
-#[component]
-pub fn WizardRoute() -> impl IntoView {
-    let query = leptos_router::hooks::use_query_map();
-    let step = query.with_untracked(|q| q.get("step"));
-    view! { <pages::wizard::WizardPage step/> }
 }

@@ -12,15 +12,15 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes, A},
+    components::{Router, A},
     hooks::use_location,
-    path, SsrMode,
 };
 
 pub mod api;
 pub mod feed;
 pub mod islands;
 pub mod pages;
+pub mod routes;
 pub mod theme;
 
 /// The HTML document around the app, rendered on the server only.
@@ -58,23 +58,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Header/>
             <main>
-                <Routes fallback=pages::NotFound>
-                    <Route path=path!("/login") view=pages::Login/>
-                    <Route path=path!("/setup") view=pages::Setup/>
-                    <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
-                    <Route path=path!("/history") view=pages::History ssr=SsrMode::Async/>
-                    <Route path=path!("/runs/:id") view=pages::Run ssr=SsrMode::Async/>
-                    <Route path=path!("/snapshots") view=pages::Snapshots/>
-                    <Route path=path!("/settings") view=pages::Settings/>
-                    <Route path=path!("/settings/config") view=islands::ConfigRoute/>
-                    <Route path=path!("/settings/keys") view=islands::KeysRoute/>
-                    <Route path=path!("/settings/connections") view=islands::ConnectionsRoute/>
-                    <Route path=path!("/settings/schedule") view=islands::ScheduleRoute/>
-                    <Route path=path!("/settings/email") view=islands::EmailRoute/>
-                    <Route path=path!("/settings/retention") view=islands::RetentionRoute/>
-                    <Route path=path!("/settings/password") view=pages::ChangePassword/>
-                    <Route path=path!("/welcome") view=islands::WizardRoute ssr=SsrMode::Async/>
-                </Routes>
+                <routes::AppRoutes/>
             </main>
             <footer class="bottom">
                 "Mnemosynce " {engine::model::VERSION}

@@ -227,7 +227,7 @@ pub async fn require_session(
             return (
                 StatusCode::UNAUTHORIZED,
                 [(header::CONTENT_TYPE, "application/json")],
-                r#"{"error":"sign in first"}"#,
+                app::api::ApiError::signed_out_body(),
             )
                 .into_response();
         }

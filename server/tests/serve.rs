@@ -541,6 +541,14 @@ async fn every_route_but_sign_in_health_and_assets_refuses_without_a_session() {
         let r = server.post_form(path, "", None);
         assert_eq!(r.status, 401, "{path}: {r:?}");
     }
+    // A page whose session ended is told so in the server functions' own error type, so it can
+    // offer to sign in again.
+    let r = server.post_form("/api/get_schedule", "", None);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.body).ok(),
+        Some(serde_json::json!("SignedOut")),
+        "{r:?}"
+    );
     let mut ws_req = {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         format!("ws://127.0.0.1:{}/api/feed", server.port)
@@ -1477,7 +1485,8 @@ fn a_settings_page_never_saves_over_a_hand_edit_made_after_it_loaded() {
         by_hand.push_str(&format!("# hand edit {n}\n"));
         std::fs::write(&file, &by_hand).unwrap();
         let r = server.post_form(&format!("/api/{save}"), &body(&version), Some(&cookie));
-        assert_ne!(r.status, 200, "{save}: {r:?}");
+        assert_eq!(r.status, 409, "{save}: {r:?}");
+        assert!(r.body.starts_with(r#"{"Conflict":"#), "{save}: {r:?}");
         assert!(r.body.contains("reload the page"), "{save}: {r:?}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), by_hand, "{save}");
 
@@ -1500,7 +1509,7 @@ fn a_settings_page_never_saves_over_a_hand_edit_made_after_it_loaded() {
     let typed = by_hand.replace("# edited in another tab\n", "");
     let body = format!("text={}&version={}", form(&typed), form(&version));
     let r = server.post_form("/api/save_config", &body, Some(&cookie));
-    assert_ne!(r.status, 200, "{r:?}");
+    assert_eq!(r.status, 409, "{r:?}");
     assert!(r.body.contains("reload the page"), "{r:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), by_hand);
 }

@@ -5,6 +5,7 @@
 // browser-side function it generates, so the allowance is for the module.
 #![allow(clippy::too_many_arguments)]
 
+use super::error::ApiError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,7 @@ fn view_of(b: &super::backend::Backend) -> EmailView {
 
 /// The email settings.
 #[server(endpoint = "get_email")]
-pub async fn get_email() -> Result<EmailView, ServerFnError> {
+pub async fn get_email() -> Result<EmailView, ApiError> {
     let b = super::server_side::admin().await?;
     Ok(view_of(&b))
 }
@@ -96,14 +97,10 @@ pub async fn save_email(
     username: String,
     password: String,
     version: String,
-) -> Result<EmailView, ServerFnError> {
-    use super::server_side::{admin as session, config, update_config};
+) -> Result<EmailView, ApiError> {
+    use super::server_side::{admin as session, fail, update_config, usable_config};
     let b = session().await?;
-    let (c, _) = config(&b).map_err(|e| {
-        ServerFnError::new(format!(
-            "the configuration cannot be used ({e}); fix it in the configuration editor first"
-        ))
-    })?;
+    let (c, _) = usable_config(&b)?;
     let form = engine::config::edit::email::EmailEdit {
         enabled: enabled.is_some_and(|v| v == "on" || v == "true"),
         sender: &sender,
@@ -129,13 +126,13 @@ pub async fn save_email(
     update_config(&b, version, &edit)?;
     if !password.is_empty() {
         engine::mail::settings::store_password(&b.data, &password, &new_endpoint).map_err(|e| {
-            ServerFnError::new(format!(
+            fail(format!(
                 "the settings were saved, but not the password: {e}"
             ))
         })?;
     } else if moved {
         engine::mail::settings::forget_password(&b.data).map_err(|e| {
-            ServerFnError::new(format!(
+            fail(format!(
                 "the settings were saved, but the password stored for the old server could not be deleted: {e}"
             ))
         })?;

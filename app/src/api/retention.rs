@@ -14,6 +14,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use engine::model::config::{KeepWithin, RetentionOverride, RetentionPolicy};
+use super::error::ApiError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -108,8 +109,8 @@ mod imp {
     use crate::api::backend::Backend;
     use engine::model::config::Config;
 
-    pub fn policy(counts: [u32; 6], keep_within: &str) -> Result<RetentionPolicy, ServerFnError> {
-        policy_from_parts(counts, keep_within).map_err(ServerFnError::new)
+    pub fn policy(counts: [u32; 6], keep_within: &str) -> Result<RetentionPolicy, ApiError> {
+        policy_from_parts(counts, keep_within).map_err(crate::api::server_side::invalid)
     }
 
     /// Every task's preview under `edited` (the global policy being edited): each task's own fields
@@ -197,7 +198,7 @@ mod imp {
 
 /// The policy in force, every task's override, and the plan of the saved policy.
 #[server(endpoint = "get_retention")]
-pub async fn get_retention() -> Result<RetentionView, ServerFnError> {
+pub async fn get_retention() -> Result<RetentionView, ApiError> {
     use crate::api::server_side::admin;
     let b = admin().await?;
     Ok(imp::view(&b).await)
@@ -213,14 +214,14 @@ pub async fn preview_retention(
     monthly: u32,
     yearly: u32,
     keep_within: String,
-) -> Result<Vec<TaskPreview>, ServerFnError> {
-    use crate::api::server_side::{admin, config};
+) -> Result<Vec<TaskPreview>, ApiError> {
+    use crate::api::server_side::{admin, usable_config};
     let b = admin().await?;
     let policy = imp::policy(
         [keep_last, hourly, daily, weekly, monthly, yearly],
         &keep_within,
     )?;
-    let (c, tz) = config(&b).map_err(ServerFnError::new)?;
+    let (c, tz) = usable_config(&b)?;
     Ok(imp::previews(&b, &c, tz, &policy).await)
 }
 
@@ -237,7 +238,7 @@ pub async fn save_retention(
     yearly: u32,
     keep_within: String,
     version: String,
-) -> Result<RetentionView, ServerFnError> {
+) -> Result<RetentionView, ApiError> {
     use crate::api::server_side::{admin, update_config};
     let b = admin().await?;
     let policy = imp::policy(

@@ -4,7 +4,7 @@
 //! Rendered on the server; only the banner is an island (it follows the feed, and reloads the page
 //! when a run ends). *Run now* is a plain form (server/src/actions.rs).
 
-use super::parts::{ago, clean_error, took, utc, ProgressBar, StatusBadge};
+use super::parts::{ago, error_line, took, utc, ProgressBar, StatusBadge};
 use crate::api::{get_dashboard, Dashboard};
 use crate::feed::{reload_when_a_run_ends, FeedState};
 use engine::model::overview::TaskOverview;
@@ -26,7 +26,7 @@ pub fn Dashboard() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! { <DashboardBody d/> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
+                        Err(e) => error_line(e),
                     }
                 })}
             </Suspense>

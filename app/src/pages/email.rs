@@ -1,7 +1,7 @@
 //! The email settings page: addresses, the SMTP server, the password (write-only: the page is only
 //! told whether one is stored, and an empty field keeps it), and the step-by-step test email.
 
-use super::parts::clean_error;
+use super::parts::{error_line, loading};
 use crate::api::email::{get_email, EmailView, SaveEmail};
 use leptos::prelude::*;
 
@@ -15,13 +15,13 @@ pub fn EmailPage() -> impl IntoView {
             <h1>"Email"</h1>
             {move || save.value().get().map(|r| match r {
                 Ok(_) => view! { <p class="form-note" role="status">"Saved. Send a test email to check it."</p> }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
+                Err(e) => error_line(e),
             })}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=loading>
                 {move || Suspend::new(async move {
                     match current.await {
-                        Ok(v) => view! { <EmailForm v save/> <super::settings::EmailTest/> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
+                        Ok(v) => view! { <EmailForm v save/> <super::connections::EmailTest/> }.into_any(),
+                        Err(e) => error_line(e),
                     }
                 })}
             </Transition>

@@ -1,7 +1,7 @@
 //! Every run, newest first: filter by task and status, 50 a page (keyset paging by run id, so page
 //! 2 000 costs what page 1 costs). The filter is a plain GET form: it works without JavaScript.
 
-use super::parts::{clean_error, took, urlencode, utc, StatusBadge};
+use super::parts::{error_line, took, urlencode, utc, StatusBadge};
 use crate::api::get_runs;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -31,7 +31,7 @@ pub fn History() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let (task, status, before) = params();
                     match page.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
+                        Err(e) => error_line(e),
                         Ok(p) => {
                             let task_options = p.tasks.iter().map(|t| {
                                 let selected = task.as_deref() == Some(t.as_str());

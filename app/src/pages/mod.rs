@@ -4,21 +4,30 @@
 use leptos::prelude::*;
 
 pub mod auth;
+pub mod config;
+pub mod connections;
 pub mod dashboard;
 pub mod email;
 pub mod history;
+pub mod keys;
 pub mod parts;
 pub mod retention;
 pub mod run;
+pub mod schedule;
 pub mod settings;
 pub mod wizard;
+pub mod yaml;
 pub use auth::{ChangePassword, Login, Setup};
 pub use dashboard::Dashboard;
 pub use email::EmailPage;
 pub use history::History;
 pub use retention::RetentionPage;
 pub use run::Run;
-pub use settings::{ConfigPage, ConnectionsPage, KeysPage, SchedulePage, Settings};
+pub use config::ConfigPage;
+pub use connections::ConnectionsPage;
+pub use keys::KeysPage;
+pub use schedule::SchedulePage;
+pub use settings::Settings;
 pub use wizard::Wizard;
 
 /// The snapshots of each task.

@@ -1,5 +1,7 @@
-//! Small pieces the pages share: status badges, times, ages, sizes, the live progress bar.
+//! Small pieces the pages share: status badges, error lines, times, ages, sizes, the live progress
+//! bar, query encoding.
 
+use crate::api::ApiError;
 use chrono::{DateTime, Utc};
 use engine::model::events::Progress;
 use engine::model::units::{human_bytes, human_duration};
@@ -21,11 +23,27 @@ pub fn StatusBadge(status: Status) -> impl IntoView {
     view! { <span class="badge" data-status=status.as_str()>{icon} " " {status.as_str()}</span> }
 }
 
-/// A server function's error as a sentence for the page (without its type prefix).
-pub fn clean_error(text: &str) -> String {
-    text.trim_start_matches("error running server function: ")
-        .trim_start_matches("ServerFnError: ")
-        .to_string()
+/// A server function's error as the page shows it: the sentence (the engine's words), after
+/// `prefix` ("Not saved: "), and what to do next when there is something to do — sign in again when
+/// the session ended, reload when the file changed since the page read it.
+#[component]
+pub fn ErrorLine(error: ApiError, #[prop(optional)] prefix: &'static str) -> impl IntoView {
+    let next = match &error {
+        ApiError::SignedOut => Some(view! { " " <a href="/login">"Sign in"</a> }.into_any()),
+        ApiError::Conflict(_) => Some(view! { " " <a href="">"Reload the page"</a> }.into_any()),
+        _ => None,
+    };
+    view! { <p class="form-error" role="alert">{prefix}{error.to_string()}{next}</p> }
+}
+
+/// [`ErrorLine`] as a view of its own, for a `match` arm.
+pub fn error_line(error: ApiError) -> AnyView {
+    view! { <ErrorLine error/> }.into_any()
+}
+
+/// What a page shows while its data loads.
+pub fn loading() -> impl IntoView {
+    view! { <p class="muted">"Loading…"</p> }
 }
 
 /// The bytes a query value keeps as they are: the unreserved ones (RFC 3986 `A-Z a-z 0-9 - _ . ~`).

@@ -12,7 +12,8 @@
 //! the file, and the configuration editor is the place for them. The preview merges them over the
 //! edited global policy, as a run would.
 
-use super::parts::clean_error;
+use super::parts::{error_line, loading, ErrorLine};
+use crate::api::ApiError;
 use crate::api::retention::*;
 use engine::model::config::{RetentionOverride, RetentionPolicy};
 use leptos::prelude::*;
@@ -82,14 +83,6 @@ fn parse_count(label: &str, text: &str) -> Result<u32, String> {
         .map_err(|_| format!("{label} must be a whole number from 0 to {}", u32::MAX))
 }
 
-fn error_line(e: ServerFnError) -> AnyView {
-    view! { <p class="form-error" role="alert">{clean_error(&e.to_string())}</p> }.into_any()
-}
-
-fn loading() -> impl IntoView {
-    view! { <p class="muted">"Loading…"</p> }
-}
-
 /// Settings › Retention.
 #[component]
 pub fn RetentionPage() -> impl IntoView {
@@ -128,8 +121,8 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
     // The policy saved in the file (to tell whether the form differs from it).
     let saved = RwSignal::new(v.global.clone());
     let shown = RwSignal::new(v.preview.clone());
-    let preview_error = RwSignal::new(None::<String>);
-    let note = RwSignal::new(None::<Result<String, String>>);
+    let preview_error = RwSignal::new(None::<ApiError>);
+    let note = RwSignal::new(None::<Result<String, ApiError>>);
 
     // The form as a policy; `None` while any field is not valid.
     let policy = Memo::new(move |_| {
@@ -195,7 +188,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
                     shown.set(list);
                     preview_error.set(None);
                 }
-                Err(e) => preview_error.set(Some(clean_error(&e.to_string()))),
+                Err(e) => preview_error.set(Some(e)),
             }
         }
     });
@@ -212,10 +205,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
                          Nothing was deleted now; the next run's retention step applies the policy."
                         .into())));
                 }
-                Err(e) => note.set(Some(Err(format!(
-                    "Not saved: {}",
-                    clean_error(&e.to_string())
-                )))),
+                Err(e) => note.set(Some(Err(e))),
             }
         }
     });
@@ -271,7 +261,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
                 Some(p) => {
                     save.dispatch((p, version.get_untracked()));
                 }
-                None => note.set(Some(Err("Not saved: fix the marked fields first.".into()))),
+                None => note.set(Some(Err(ApiError::Invalid("fix the marked fields first".into())))),
             }
         }>
             {count_fields}
@@ -289,7 +279,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
         </form>
         {move || note.get().map(|r| match r {
             Ok(m) => view! { <p class="form-note" role="status">{m}</p> }.into_any(),
-            Err(m) => view! { <p class="form-error" role="alert">{m}</p> }.into_any(),
+            Err(error) => view! { <ErrorLine error prefix="Not saved: "/> }.into_any(),
         })}
         <h2>"Preview"</h2>
         <p class="muted">
@@ -300,7 +290,7 @@ fn RetentionBody(v: RetentionView) -> impl IntoView {
             }}
             {move || (preview.pending().get()).then_some(" Updating…")}
         </p>
-        {move || preview_error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        {move || preview_error.get().map(|error| view! { <ErrorLine error/> })}
         <div class="retention-plans" aria-busy=move || preview.pending().get().to_string()>
             {plans}
         </div>

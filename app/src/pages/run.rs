@@ -6,7 +6,7 @@
 //! follow the feed; when the run ends the page reloads and the server renders the recorded run.
 //! A step's log opens through the address (`?task=…&step=…`), a plain link that needs no WASM.
 
-use super::parts::{clean_error, took, urlencode, utc, ProgressBar, StatusBadge};
+use super::parts::{loading, took, urlencode, utc, ErrorLine, ProgressBar, StatusBadge};
 use crate::api::{get_run, get_step_log};
 use crate::feed::{reload_when_a_run_ends, FeedState, Link};
 use engine::model::feed::ActiveRun;
@@ -42,7 +42,7 @@ pub fn Run() -> impl IntoView {
                 let text = match get_step_log(id, task.clone(), step.clone()).await {
                     Ok(Some(t)) => t,
                     Ok(None) => "No log was kept for this step.".into(),
-                    Err(e) => clean_error(&e.to_string()),
+                    Err(e) => e.to_string(),
                 };
                 Some(OpenLog { task, step, text })
             }
@@ -51,7 +51,7 @@ pub fn Run() -> impl IntoView {
 
     view! {
         <section class="page">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=loading>
                 {move || Suspend::new(async move {
                     let head = id.map(|i| format!("Run {i}")).unwrap_or_else(|| "Run".into());
                     match (recorded.await, id) {
@@ -70,7 +70,7 @@ pub fn Run() -> impl IntoView {
                         }
                         (Err(e), _) => view! {
                             <h1>{head}</h1>
-                            <p class="form-error" role="alert">{clean_error(&e.to_string())}</p>
+                            <ErrorLine error=e/>
                         }.into_any(),
                         _ => view! {
                             <h1>{head}</h1>

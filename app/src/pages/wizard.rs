@@ -8,10 +8,14 @@
 //! Decision: the wizard is offered, not forced — the dashboard shows a strip with what is missing
 //! and a link here, so bookmarks and the history stay reachable during setup.
 
-use super::parts::clean_error;
-use super::settings::{ConfigEditor, ConnectionsPanel, KeysPanel, SchedulePanel, SetupChanged};
-use crate::api::settings::get_readiness;
-use crate::islands::{SettingsIsland, SettingsPage};
+use super::config::ConfigEditor;
+use super::connections::ConnectionsPanel;
+use super::keys::KeysPanel;
+use super::parts::ErrorLine;
+use super::schedule::SchedulePanel;
+use super::settings::SetupChanged;
+use crate::api::setup::get_readiness;
+use crate::api::ApiError;
 use engine::model::setup::{Readiness, SetupStep};
 use leptos::prelude::*;
 
@@ -30,7 +34,7 @@ pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
         .or_else(|| readiness.next_step())
         .unwrap_or(SetupStep::Schedule);
     let live = RwSignal::new(readiness);
-    let problem = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<ApiError>);
     Effect::new(move |_| {
         if changed.0.get() == 0 {
             return;
@@ -41,7 +45,7 @@ pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
                     live.set(r);
                     problem.set(None);
                 }
-                Err(e) => problem.set(Some(clean_error(&e.to_string()))),
+                Err(e) => problem.set(Some(e)),
             }
         });
     });
@@ -52,40 +56,13 @@ pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
                 <h1>"Set up Mnemosynce"</h1>
                 <FinishSetup/>
             </div>
-            {move || problem.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            {move || problem.get().map(|error| view! { <ErrorLine error/> })}
             {move || {
                 let r = live.get();
                 view! { <StepList r=r.clone() current/> <StepNav r current/> }
             }}
             <StepPanel step=current/>
         </section>
-    }
-}
-
-/// `/welcome`, on the server: reads where the setup stands, then renders the wizard's island.
-#[component]
-pub fn WizardPage(step: Option<String>) -> impl IntoView {
-    let readiness = Resource::new(|| (), |_| get_readiness());
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                let step = step.clone();
-                Suspend::new(async move {
-                    match readiness.await {
-                        Ok(readiness) => {
-                            let page = SettingsPage::Wizard { step, readiness };
-                            view! { <SettingsIsland page/> }.into_any()
-                        }
-                        Err(e) => view! {
-                            <section class="page wizard">
-                                <h1>"Set up Mnemosynce"</h1>
-                                <p class="form-error" role="alert">{clean_error(&e.to_string())}</p>
-                            </section>
-                        }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
     }
 }
 

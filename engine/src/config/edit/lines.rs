@@ -1,61 +1,15 @@
-//! Editing the configuration text: finding a top-level entry and changing it, or one value, in place.
+//! Editing the configuration text: finding a top-level entry and changing it ([`replace_block`]), or
+//! only the value on one line ([`set_schedule`], [`set_top_level_scalar`]), in place.
 //!
+//! Invariants: every byte outside the edited entry stays (comments, line endings, a byte-order
+//! mark); the column-0 comments before the next key belong to that key; a key that is missing is
+//! appended after a blank line. Every edit is verified: the old and new texts are read with
+//! `serde_yaml`, and every top-level key but the edited one must be unchanged and that one must
+//! hold exactly the new value, or the edit fails with [`EditError::Unverified`] and nothing
+//! changes. What cannot be done safely (a top level that is not a block mapping, a key written
+//! twice) is an [`EditError`] that sends the owner to the configuration editor.
 //!
-//! Everything the web app changes is a *top-level entry*: a line that starts at column 0 with `key:`,
-//! plus the lines that belong to it. [`replace_block`] finds the entry like this:
-//!
-//! ```text
-//! # Where snapshots go              <- belongs to nothing we edit: kept
-//! schedule:                          <- the entry starts at its key line
-//!   # at night                       <- indented comment: part of the entry (replaced)
-//!   cron: "0 2 * * *"
-//!
-//!   enabled: true                    <- the last indented line: the entry ends here
-//!
-//! # How long snapshots are kept      <- column-0 comments (and blank lines) right before the next
-//! retention:                            key belong to that key: kept
-//! ```
-//!
-//! - The entry runs until the next line that starts another top-level key (or a `---`/`...` document
-//!   marker). Lines at column 0 that are not keys stay in the entry: `- name: A` list items written
-//!   without indentation (`tasks:\n- name: A`) and the closing `}` of a flow mapping.
-//! - Then the blank lines and column-0 comments at its end are given back: they are the heading of
-//!   the next key, or the end of the file.
-//! - A key that is not there is appended at the end of the file, after a blank line.
-//! - The file's line endings are kept (`\r\n` if it uses them; the new lines get them too), and so is
-//!   a byte-order mark, and a missing newline at the very end when the last entry is replaced.
-//! - What cannot be done safely is an [`EditError`] whose message sends the user to the
-//!   configuration editor; the text is then unchanged.
-//!
-//! The gentler edits go one step further: [`set_schedule`] and [`set_top_level_scalar`] change only
-//! the *value* on the `cron:`/`enabled:` line (or the `key: value` line) when the entry has that
-//! simple shape, so even a comment at the end of that line stays (`cron: "0 3 * * *"  # after the
-//! NAS wakes up`). Any other shape (a flow mapping `schedule: {cron: ...}`, a value over several
-//! lines, an anchor) falls back to replacing the whole entry.
-//!
-//! # Trust, but verify
-//!
-//! A text edit that misreads the file could, in theory, produce a *valid* file in which something
-//! else changed: a task lost, an exclude gone. `check_str` cannot notice that, so every edit function
-//! checks it: it reads the old and the new text with `serde_yaml` into plain YAML values, and the new
-//! one must equal the old one in every top-level key but the one edited, and that key must hold
-//! exactly the new value. If not, the edit fails with [`EditError::Unverified`] and nothing changes.
-//! (When the old text is not readable YAML at all, there is nothing to compare; [`update`]'s check
-//! then has the last word.) `serde_yaml` has its own limits against alias bombs and deep nesting.
-//!
-//! # Limits
-//!
-//! - The document's top level must be a block mapping written from column 0 (`key: value` lines), as
-//!   every configuration in SPEC §2 is. A document written as one flow mapping (`{dir_backup_local:
-//!   ..., tasks: [...]}`) or indented as a whole is refused with [`EditError::NotBlockMapping`]: the user
-//!   can still change it in the configuration editor, which saves the text as written.
-//! - A key written twice at the top level is refused with [`EditError::DuplicateKey`] (it is an error
-//!   for `check_str` too). A key in a spelling we do not recognise (an escaped `"sch\u0065dule"`) is
-//!   not found: the appended entry makes a duplicate, which `check_str` reports, so the save is refused.
-//! - Content after a `...` end-of-document marker is not supported (an appended key would start a
-//!   second document; `check_str` refuses that save).
-//! - Stale temporary files of a process killed in the middle of a save (`.backup_config.yml.tmp-*`)
-//!   are left where they are; they are hidden and harmless.
+//! The walk, with a picture, and the limits: README, "How the web app changes the configuration".
 
 use std::collections::HashMap;
 use std::ops::Range;

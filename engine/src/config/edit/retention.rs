@@ -1,40 +1,13 @@
 //! The retention page's block: the global policy written into `retention:` of `backup_config.yml`
 //! (SPEC §2, §5). Saving deletes nothing: the next run's retention step applies the policy.
 //!
+//! [`set_retention`] first tries the gentle edit: when the entry is a plain block of `name: value`
+//! lines, only the values change (the comments of the template stay) and missing fields are added
+//! after the last one. Anything else falls back to [`replace_block`] with a freshly rendered
+//! [`retention_block`]. Either way the result is verified as every edit is (`super::lines`): the
+//! other top-level keys unchanged, `retention` exactly the new policy.
 //!
-//! The commented template every new install starts from explains each number on its own line:
-//!
-//! ```text
-//! retention:
-//!   keep_last: 1                  # the newest N snapshots, always
-//!   daily: 7
-//!   weekly: 4                     # ISO weeks
-//! ```
-//!
-//! Replacing that entry with a freshly rendered [`retention_block`] would lose those comments, so
-//! [`set_retention`] first tries the gentler edit that `edit::set_schedule` makes for
-//! `schedule:`: when the entry is a plain block (the `retention:` line, then `name: value` lines at one
-//! indentation, comments and blank lines anywhere), only the *values* change, and fields the block does
-//! not have yet are added after its last field, at the same indentation. The walk, step by step:
-//!
-//! 1. Find the one line that starts at column 0 with `retention:` and has nothing after the colon but
-//!    spaces and maybe a comment. None, or more than one: go to the fallback.
-//! 2. The entry's lines follow until the next line that has content at column 0 and is not a comment.
-//! 3. Every such line that is not blank and not a comment must be `name: value` at the same number of
-//!    spaces (no tabs), with a one-line value: a number, `null`, a quoted or plain word, or nothing.
-//!    Anything else (a nested mapping, a flow value, an anchor, a value over two lines) goes to the
-//!    fallback.
-//! 4. Change each known field's value (the spacing before it and a comment after it stay); add the
-//!    missing ones. `keep_within` is written only when set, or set to `null` where a line for it
-//!    exists (the template has one).
-//!
-//! **Trust, but verify**, as `config::edit` does: the result is read back with `serde_yaml`; every
-//! top-level key but `retention` must hold exactly what it held before, and `retention` must read as
-//! the new policy. If not (or if any step above said no), the fallback runs:
-//! [`replace_block`] replaces the whole entry with [`retention_block`] (or appends it
-//! when the file has none), with its own verification and its own clear errors (a key written twice,
-//! a file that is not a `key: value` mapping). Comments outside the entry stay byte for byte either
-//! way.
+//! The walk, step by step: README, "How the web app changes the configuration".
 
 use std::collections::HashMap;
 

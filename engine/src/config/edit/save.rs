@@ -1,33 +1,15 @@
-//! The one write path of the configuration: [`update`].
+//! The one write path of the configuration: [`update`], used by every page (editor, schedule,
+//! retention, email).
 //!
+//! In order: refuse with [`SaveError::ChangedOnDisk`] when the file is no longer at the
+//! [`Version`] the page read; apply the page's [`Edit`]; validate (any error: nothing written);
+//! skip the write when nothing changed; write a temporary file beside it and `fsync` it; keep the
+//! current file as `<name>.prev` (a copy, replaced atomically); rename over the file and `fsync`
+//! the folder. Any failure before the rename leaves the file as it was.
 //!
-//! [`update`] is the one write path of every page (editor, schedule, retention, email). It does, in
-//! this order:
-//!
-//! 0. Refuse with [`SaveError::ChangedOnDisk`] when the file is no longer at the [`Version`] the page
-//!    read (a hand edit made meanwhile is never overwritten), then apply the page's [`Edit`].
-//! 1. `check_str(text)`; any error → [`SaveError::Invalid`] with every problem, nothing written.
-//! 2. If the text is byte-for-byte the file's current content, nothing is written either (so a
-//!    second click on Save does not turn `.prev` into a copy of the current file).
-//! 3. Write `.<name>.tmp-<pid>-<n>` in the same folder (created with `create_new`, with the mode and,
-//!    when allowed, the owner of the file it replaces; `0640` for a new file) and `fsync` it.
-//! 4. Keep the current file as `<name>.prev`, via its own temporary file and a rename, so an older
-//!    `.prev` is replaced atomically too. It is a copy, not a hard link: an editor that writes files in
-//!    place (nano does) would otherwise change `.prev` together with the file.
-//! 5. Rename the temporary file over the file, then `fsync` the folder.
-//!
-//! Any failure before step 5 removes the temporary files and leaves the file as it was; the error says
-//! what failed and what to do about it.
-//!
-//! Decisions:
-//! - **A symbolic link is followed**: the file it points to is replaced (in that file's folder), and
-//!   the link stays a link. People keep configurations in a dotfiles repository and link them; turning
-//!   their link into a plain file would silently cut that tie. A link to nothing is an error.
-//! - **A read-only file is refused** (no write permission for anyone, e.g. `chmod 444`): that is how
-//!   people say "do not touch", and renaming a new file over it would ignore them.
-//! - **A file that cannot be renamed over** (a single file bind-mounted into a container: `EBUSY`) is
-//!   refused with a hint to mount its folder instead. We never fall back to rewriting the file in
-//!   place, which a crash could leave half-written.
+//! Decisions (a symbolic link is followed, a read-only file refused, a file that cannot be renamed
+//! over refused, never rewritten in place) and their reasons: README, "How the web app changes the
+//! configuration".
 
 use std::fs;
 use std::io::{self, ErrorKind};
