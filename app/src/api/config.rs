@@ -47,6 +47,7 @@ impl ConfigCheck {
     }
 }
 
+/// The engine's problems as the page shows them.
 #[cfg(feature = "ssr")]
 fn problems(checked: &engine::config::Checked) -> Vec<ConfigProblem> {
     checked
@@ -59,10 +60,6 @@ fn problems(checked: &engine::config::Checked) -> Vec<ConfigProblem> {
             message: p.message.clone(),
         })
         .collect()
-}
-
-pub fn current_text(b: &Backend) -> Option<String> {
-    std::fs::read_to_string(&b.config_path).ok()
 }
 
 /// The file's text, when there is one.
@@ -108,7 +105,7 @@ pub async fn check_config(text: String) -> Result<ConfigCheck, ApiError> {
 /// (atomically; the replaced file stays as `.prev`).
 #[server(endpoint = "save_config")]
 pub async fn save_config(text: String, version: String) -> Result<ConfigCheck, ApiError> {
-    use crate::api::server_side::{admin, fail};
+    use crate::api::server_side::{admin, save_error};
     use engine::config::edit::{update, SaveError, WholeText};
     let b = admin().await?;
     let old = current_text(&b).unwrap_or_default();
@@ -129,7 +126,6 @@ pub async fn save_config(text: String, version: String) -> Result<ConfigCheck, A
             saved: false,
             version: String::new(),
         }),
-        Err(e) => Err(fail(e)),
+        Err(e) => Err(save_error(e)),
     }
 }
-

@@ -165,10 +165,7 @@ pub async fn test_connection_live(endpoint: String) -> Result<TextStream<ApiErro
 
 /// Trusts the host key the owner was shown (by its fingerprint), then tests again.
 #[server(endpoint = "trust_host")]
-pub async fn trust_host(
-    endpoint: String,
-    fingerprint: String,
-) -> Result<ConnectionTest, ApiError> {
+pub async fn trust_host(endpoint: String, fingerprint: String) -> Result<ConnectionTest, ApiError> {
     use crate::api::server_side::{admin, fail};
     let b = admin().await?;
     let (_, e) = imp::configured_endpoint(&b, &endpoint)?;
@@ -187,4 +184,3 @@ pub async fn send_test_email(to: Option<String>) -> Result<Vec<CheckStep>, ApiEr
     let to = to.filter(|t| !t.trim().is_empty());
     Ok(engine::mail::test_email(&c, &b.data, to.as_deref()).await)
 }
-

@@ -25,6 +25,7 @@ impl KeyView {
     }
 }
 
+/// The engine's key as the page shows it (public data only).
 #[cfg(feature = "ssr")]
 fn key_view(k: engine::ssh::keys::KeyInfo) -> KeyView {
     KeyView {
@@ -71,4 +72,3 @@ pub async fn delete_key(name: String) -> Result<(), ApiError> {
     let b = admin().await?;
     engine::ssh::keys::delete(&b.data.ssh(), &name).map_err(fail)
 }
-

@@ -13,8 +13,8 @@
 // browser-side function it generates, so the allowance is for the module.
 #![allow(clippy::too_many_arguments)]
 
-use engine::model::config::{KeepWithin, RetentionOverride, RetentionPolicy};
 use super::error::ApiError;
+use engine::model::config::{KeepWithin, RetentionOverride, RetentionPolicy};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -23,8 +23,14 @@ pub struct ScheduleView {
     pub version: String,
 }
 
+/// The schedule page for `cron`/`enabled` (or what the file holds): its meaning, the next start
+/// times in the configured zone, the presets.
 #[cfg(feature = "ssr")]
-fn schedule_view(b: &Backend, cron: Option<String>, enabled: Option<bool>) -> ScheduleView {
+fn schedule_view(
+    b: &super::backend::Backend,
+    cron: Option<String>,
+    enabled: Option<bool>,
+) -> ScheduleView {
     let version = crate::api::server_side::config_version(b);
     let presets = engine::schedule::PRESETS
         .iter()

@@ -62,19 +62,24 @@ pub fn config_version(b: &Backend) -> String {
 }
 
 /// A page's save of the configuration: [`engine::config::edit::update`] against the version the
-/// page read, its failures in the engine's words: a changed file is a [`ApiError::Conflict`], a
-/// text that does not validate [`ApiError::Invalid`].
+/// page read, its failures in the engine's words ([`save_error`]).
 pub fn update_config(
     b: &Backend,
     read: String,
     edit: &dyn engine::config::edit::Edit,
 ) -> Result<engine::config::edit::Saved, ApiError> {
+    engine::config::edit::update(&b.config_path, &read.into(), edit).map_err(save_error)
+}
+
+/// Why a save did not happen: a changed file is a [`ApiError::Conflict`], a text that does not
+/// validate [`ApiError::Invalid`], the rest (the disk) [`ApiError::Failed`].
+pub fn save_error(e: engine::config::edit::SaveError) -> ApiError {
     use engine::config::edit::SaveError;
-    engine::config::edit::update(&b.config_path, &read.into(), edit).map_err(|e| match e {
+    match e {
         SaveError::ChangedOnDisk { .. } => reject(ApiError::Conflict(e.to_string())),
         SaveError::Invalid(_) | SaveError::Edit(_) => invalid(e),
         _ => fail(e),
-    })
+    }
 }
 
 /// The configuration, or why it cannot be used.
@@ -85,7 +90,9 @@ pub fn config(b: &Backend) -> Result<(engine::model::config::Config, chrono_tz::
 }
 
 /// The configuration for a server function that cannot do without it.
-pub fn usable_config(b: &Backend) -> Result<(engine::model::config::Config, chrono_tz::Tz), ApiError> {
+pub fn usable_config(
+    b: &Backend,
+) -> Result<(engine::model::config::Config, chrono_tz::Tz), ApiError> {
     config(b).map_err(|e| {
         invalid(format!(
             "the configuration cannot be used ({e}); fix it in the configuration editor first"

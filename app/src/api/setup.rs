@@ -14,4 +14,3 @@ pub async fn get_readiness() -> Result<Readiness, ApiError> {
         .await
         .map_err(fail)
 }
-

@@ -13,8 +13,8 @@
 //! edited global policy, as a run would.
 
 use super::parts::{error_line, loading, ErrorLine};
-use crate::api::ApiError;
 use crate::api::retention::*;
+use crate::api::ApiError;
 use engine::model::config::{RetentionOverride, RetentionPolicy};
 use leptos::prelude::*;
 

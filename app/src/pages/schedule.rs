@@ -119,4 +119,3 @@ fn ScheduleBody(v: ScheduleView) -> impl IntoView {
         }}
     }
 }
-

@@ -34,7 +34,7 @@ pub fn Settings() -> impl IntoView {
             </ul>
         </section>
     }
-
+}
 
 /// A settings page around one panel, with a way back to the overview.
 #[component]
@@ -46,3 +46,4 @@ pub fn SettingsFrame(title: &'static str, children: Children) -> impl IntoView {
             {children()}
         </section>
     }
+}
