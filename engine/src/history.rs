@@ -74,6 +74,8 @@ pub struct StepRow {
 pub struct IndexEntry {
     pub completeness: Completeness,
     pub pinned: bool,
+    /// Why the owner pinned it, when they said.
+    pub pin_note: Option<String>,
     /// Mnemosynce made it (a run promoted it) or the owner adopted it: retention may prune it.
     /// False for a row that only holds a pin of a folder Mnemosynce did not make.
     pub owned: bool,
@@ -450,17 +452,19 @@ impl History {
         &self,
         task: &str,
     ) -> Result<HashMap<String, IndexEntry>, HistoryError> {
-        let rows =
-            sqlx::query("SELECT name, status, pinned, origin FROM snapshots WHERE task = ?1")
-                .bind(task)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT name, status, pinned, pin_note, origin FROM snapshots WHERE task = ?1",
+        )
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = HashMap::new();
         for row in rows {
             let name: String = row.try_get("name")?;
             let status: String = row.try_get("status")?;
             let pinned: i64 = row.try_get("pinned")?;
             let origin: Option<String> = row.try_get("origin")?;
+            let pin_note: Option<String> = row.try_get("pin_note")?;
             let completeness = if status == "partial" {
                 Completeness::Partial
             } else {
@@ -471,6 +475,7 @@ impl History {
                 IndexEntry {
                     completeness,
                     pinned: pinned != 0,
+                    pin_note: pin_note.filter(|_| pinned != 0),
                     owned: origin.is_some(),
                 },
             );
@@ -478,22 +483,24 @@ impl History {
         Ok(out)
     }
 
-    /// Pins or unpins a snapshot (pinned snapshots are never pruned).
+    /// Pins (with the owner's note) or unpins a snapshot: pinned snapshots are never pruned.
     pub async fn set_pinned(
         &self,
         task: &str,
         name: &str,
         taken_at: DateTime<Utc>,
         pinned: bool,
+        note: Option<&str>,
     ) -> Result<(), HistoryError> {
         sqlx::query(
-            "INSERT INTO snapshots (task, name, taken_at, pinned) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (task, name) DO UPDATE SET pinned = excluded.pinned",
+            "INSERT INTO snapshots (task, name, taken_at, pinned, pin_note) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (task, name) DO UPDATE SET pinned = excluded.pinned, pin_note = excluded.pin_note",
         )
         .bind(task)
         .bind(name)
         .bind(ms(taken_at))
         .bind(pinned as i64)
+        .bind(note.filter(|_| pinned))
         .execute(&self.pool)
         .await?;
         Ok(())

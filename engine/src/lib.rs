@@ -8,7 +8,8 @@
 //! - The rest (behind the default `native` feature) touches disks, processes and the database:
 //!   - [`config`] reads `backup_config.yml` and reports every problem with its line and column;
 //!     [`overlap`] refuses paths that overlap (a source inside the store, …);
-//!   - [`store`] is the snapshot store on disk (naming, promotion, `latest`, retiring);
+//!   - [`store`] is the snapshot store on disk (naming, promotion, `latest`, retiring); [`files`] reads
+//!     files and folders back out of a snapshot, never following a link;
 //!   - [`transfer`] fills a snapshot folder: [`transfer::native`] for local sources, [`transfer::rsync`]
 //!     for SSH sources, behind one trait;
 //!   - [`retention`] is the pure planner: keep (with reasons) or prune;
@@ -30,6 +31,8 @@ pub mod atomic;
 pub mod config;
 #[cfg(feature = "native")]
 pub mod data_dir;
+#[cfg(feature = "native")]
+pub mod files;
 #[cfg(feature = "native")]
 pub mod history;
 #[cfg(feature = "native")]

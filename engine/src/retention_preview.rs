@@ -133,7 +133,13 @@ mod tests {
             history.adopt_snapshot("Photos", n, now, now).await.unwrap();
         }
         history
-            .set_pinned("Photos", "2026-10-15_020000", chrono::Utc::now(), true)
+            .set_pinned(
+                "Photos",
+                "2026-10-15_020000",
+                chrono::Utc::now(),
+                true,
+                None,
+            )
             .await
             .unwrap();
         let config = valid(&format!(

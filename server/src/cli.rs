@@ -130,13 +130,66 @@ pub struct AdoptArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SnapshotsArgs {
+    #[command(subcommand)]
+    pub command: Option<SnapshotsCommand>,
     /// Only this task.
     #[arg(long, value_name = "NAME")]
     pub task: Option<String>,
-    /// Print one JSON array: {task, name, time, status, pinned, managed} per snapshot.
+    /// Print one JSON array: {task, name, time, status, pinned, pin_note, managed} per snapshot.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `mnemosynce snapshots` does besides listing them.
+#[derive(clap::Subcommand, Debug)]
+pub enum SnapshotsCommand {
+    /// List a folder of a snapshot: folders first, symbolic links shown with their target and
+    /// never followed, odd names escaped (`\n`, `\xff`).
+    Ls(LsArgs),
+    /// Pin a snapshot: retention never prunes it (nor its copy on the mirror) until it is unpinned.
+    Pin(PinArgs),
+    /// Unpin a snapshot: retention decides about it again at the next run.
+    Unpin(UnpinArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LsArgs {
+    /// The task.
+    pub task: String,
+    /// The snapshot (its folder name, e.g. 2026-12-07_020000).
+    pub snapshot: String,
+    /// A folder inside the snapshot (default: its top).
+    pub path: Option<std::ffi::OsString>,
+    /// Order: name, size or modified (folders always first).
+    #[arg(long, default_value = "name", value_parser = ["name", "size", "modified"])]
+    pub sort: String,
+    /// Reverse the order.
+    #[arg(long)]
+    pub reverse: bool,
+    /// Print the listing as JSON ({path, key, total, entries: [{name, key, kind, size, modified, mode, target}]}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PinArgs {
+    /// The task.
+    pub task: String,
+    /// The snapshot (its folder name).
+    pub snapshot: String,
+    /// Why it is kept (shown with the pin).
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UnpinArgs {
+    /// The task.
+    pub task: String,
+    /// The snapshot (its folder name).
+    pub snapshot: String,
 }
 
 #[derive(clap::Args, Debug)]

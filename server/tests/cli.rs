@@ -1313,3 +1313,133 @@ fn without_a_subcommand_it_shows_the_help_unless_cargo_leptos_started_it() {
     };
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// snapshots ls, pin, unpin
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn snapshots_ls_shows_a_folder_with_links_unfollowed_and_odd_names_escaped() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    f.write_config();
+    f.write("albums/2026/beach.jpg", &[7u8; 3000]);
+    f.write(
+        "<img src=x onerror=alert(1)>.html",
+        b"<script>alert(1)</script>",
+    );
+    f.write("two\nlines.txt", b"x");
+    fs::write(
+        f.source.join(std::ffi::OsStr::from_bytes(b"caf\xe9.bin")),
+        b"latin-1",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", f.source.join("passwd")).unwrap();
+    std::os::unix::fs::symlink("/etc", f.source.join("etc")).unwrap();
+    let r = f.mnemosynce(&["run"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let snap = f.snapshots().pop().unwrap();
+
+    let r = f.mnemosynce(&["snapshots", "ls", "Photos", &snap]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].contains("(6 entries)"), "{r:?}");
+    // Folders first; a link shows its target; odd names are escaped, each on its one line.
+    assert!(
+        lines[1].starts_with('d') && lines[1].ends_with("albums/"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("passwd -> /etc/passwd\n"), "{r:?}");
+    assert!(r.stdout.contains("etc -> /etc\n"), "{r:?}");
+    assert!(r.stdout.contains("two\\nlines.txt\n"), "{r:?}");
+    assert!(r.stdout.contains("caf\\xe9.bin\n"), "{r:?}");
+    assert_eq!(lines.len(), 7, "{r:?}");
+
+    let r = f.mnemosynce(&["snapshots", "ls", "Photos", &snap, "albums/2026"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stdout.contains("3.0 KB"), "{r:?}");
+    assert!(r.stdout.contains("beach.jpg"), "{r:?}");
+
+    // A link is never followed, `..` never parsed, and a snapshot that is not there is said so.
+    let r = f.mnemosynce(&["snapshots", "ls", "Photos", &snap, "etc"]);
+    assert_eq!(r.code(), 2, "{r:?}");
+    assert!(r.stderr.contains("/etc is a symbolic link"), "{r:?}");
+    assert!(!r.stdout.contains("passwd"), "{r:?}");
+    let r = f.mnemosynce(&["snapshots", "ls", "Photos", &snap, "albums/../../.."]);
+    assert_eq!(r.code(), 3, "{r:?}");
+    assert!(r.stderr.contains("`..` is not allowed"), "{r:?}");
+    let r = f.mnemosynce(&["snapshots", "ls", "Photos", "2020-01-01_000000"]);
+    assert_eq!(r.code(), 2, "{r:?}");
+    assert!(r.stderr.contains("has no snapshot"), "{r:?}");
+
+    // JSON: every entry's key gives its exact name back, sorted by size when asked.
+    let r = f.mnemosynce(&[
+        "snapshots",
+        "ls",
+        "Photos",
+        &snap,
+        "--json",
+        "--sort",
+        "size",
+    ]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let listing: Value = serde_json::from_str(&r.stdout).unwrap();
+    let entries = listing["entries"].as_array().unwrap();
+    assert_eq!(entries[0]["kind"], "folder", "{listing}");
+    let keys: Vec<&str> = entries.iter().map(|e| e["key"].as_str().unwrap()).collect();
+    assert!(keys.contains(&"caf%E9.bin"), "{keys:?}");
+    assert!(keys.contains(&"two%0Alines.txt"), "{keys:?}");
+    let sizes: Vec<u64> = entries[1..]
+        .iter()
+        .map(|e| e["size"].as_u64().unwrap())
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+}
+
+#[test]
+fn a_pinned_snapshot_outlives_retention_until_it_is_unpinned() {
+    let f = Fixture::new();
+    f.write_config_text(&f.yaml(
+        &f.store,
+        &[(
+            "Photos",
+            &f.source,
+            "    retention: {keep_last: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0}\n",
+        )],
+    ));
+    f.write("a.jpg", b"a");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    let first = f.snapshots().pop().unwrap();
+
+    let r = f.mnemosynce(&[
+        "snapshots",
+        "pin",
+        "Photos",
+        &first,
+        "--note",
+        "before the move",
+    ]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stdout.contains("pinned Photos"), "{r:?}");
+    let r = f.mnemosynce(&["snapshots", "pin", "Photos", "2020-01-01_000000"]);
+    assert_eq!(r.code(), 3, "{r:?}");
+    assert!(r.stderr.contains("has no snapshot"), "{r:?}");
+
+    // keep_last 1 would prune the first snapshot at the next run: the pin keeps it.
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    assert!(f.snapshots().contains(&first), "{:?}", f.snapshots());
+    let r = f.mnemosynce(&["snapshots", "--task", "Photos"]);
+    assert!(r.stdout.contains("pinned (before the move)"), "{r:?}");
+    let r = f.mnemosynce(&["plan", "--task", "Photos"]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.contains(&first) && l.contains("pinned")),
+        "{r:?}"
+    );
+
+    let r = f.mnemosynce(&["snapshots", "unpin", "Photos", &first]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    assert!(!f.snapshots().contains(&first), "{:?}", f.snapshots());
+}

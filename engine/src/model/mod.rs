@@ -9,6 +9,7 @@ pub mod connection;
 pub mod diff;
 pub mod events;
 pub mod feed;
+pub mod files;
 pub mod overview;
 pub mod report;
 pub mod retention;

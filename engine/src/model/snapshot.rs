@@ -137,6 +137,9 @@ pub struct SnapshotInfo {
     pub time: String,
     pub status: Completeness,
     pub pinned: bool,
+    /// Why the owner pinned it, when they said.
+    #[serde(default)]
+    pub pin_note: Option<String>,
     /// Mnemosynce made it or the owner adopted it, so retention may prune it. False for a
     /// snapshot-named folder found in the task folder (e.g. the original Mnemosynce's `YYYY-MM-DD`
     /// folders, or the owner's own): never deleted until adopted with `mnemosynce adopt TASK`.

@@ -113,6 +113,7 @@ pub async fn list_snapshots(
 ) -> Result<Vec<SnapshotInfo>, ListingError> {
     let store = TaskStore::new(&config.dir_backup_local, &task.name);
     let listing = listing(&store, history, &task.name).await?;
+    let index = history.snapshot_index(&task.name).await?;
     let mut out: Vec<_> = listing
         .owned
         .into_iter()
@@ -123,6 +124,9 @@ pub async fn list_snapshots(
             time: local_to_utc(tz, &c.name).with_timezone(&tz).to_rfc3339(),
             status: c.completeness,
             pinned: c.pinned,
+            pin_note: index
+                .get(&c.name.to_string())
+                .and_then(|e| e.pin_note.clone()),
             managed,
             name: c.name,
         })

@@ -1,9 +1,9 @@
 //! `mnemosynce snapshots`: the snapshots of every task, or one (`--json`: one array of
-//! `{task, name, time, status, pinned, managed}`).
+//! `{task, name, time, status, pinned, pin_note, managed}`).
 
-use super::exit::EXIT_FAILURE;
-use super::load::{read_side, select_tasks};
 use crate::cli::{Cli, SnapshotsArgs};
+use crate::commands::exit::EXIT_FAILURE;
+use crate::commands::load::{read_side, select_tasks};
 use engine::store;
 use std::process::ExitCode;
 
@@ -44,7 +44,11 @@ pub async fn execute(cli: &Cli, args: &SnapshotsArgs) -> ExitCode {
                 s.task,
                 s.name.to_string(),
                 s.time,
-                if s.pinned { " pinned" } else { "" },
+                match (&s.pinned, &s.pin_note) {
+                    (true, Some(note)) => format!(" pinned ({note})"),
+                    (true, None) => " pinned".to_string(),
+                    _ => String::new(),
+                },
                 if s.managed { "" } else { " not-adopted" }
             );
         }

@@ -1,0 +1,98 @@
+//! The way into a snapshot: [`open_snapshot`] opens `<store root>/<task>/<snapshot>` and
+//! [`open_folder`] a folder inside it, one component at a time, each with `O_NOFOLLOW` relative to
+//! the file descriptor of the one before. So no symbolic link is ever followed (one met on the way
+//! is reported as such), a folder swapped for a link during a request cannot redirect it, and since
+//! an [`InnerPath`] holds no `..`, nothing outside the snapshot is reachable.
+
+use super::{FilesError, InnerPath};
+use crate::model::snapshot::SnapshotName;
+use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags, CWD};
+use rustix::io::Errno;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// The top folder of snapshot `snapshot` of `task`. The task folder and the snapshot folder must be
+/// real folders (not links); anything else is [`FilesError::NoSuchSnapshot`].
+pub fn open_snapshot(store_root: &Path, task: &str, snapshot: &str) -> Result<OwnedFd, FilesError> {
+    let missing = || FilesError::NoSuchSnapshot {
+        task: task.to_string(),
+        snapshot: snapshot.to_string(),
+    };
+    // Only names Mnemosynce gives snapshots; a task name is one plain component.
+    let name = SnapshotName::parse(snapshot).ok_or_else(missing)?;
+    if task.is_empty() || task == "." || task == ".." || task.contains(['/', '\0']) {
+        return Err(missing());
+    }
+    let root = openat(
+        CWD,
+        store_root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| FilesError::Io {
+        snapshot: snapshot.to_string(),
+        path: store_root.display().to_string(),
+        source: e.into(),
+    })?;
+    let task_dir = openat(&root, task, DIR_FLAGS, Mode::empty()).map_err(|_| missing())?;
+    openat(
+        &task_dir,
+        name.to_string().as_str(),
+        DIR_FLAGS,
+        Mode::empty(),
+    )
+    .map_err(|_| missing())
+}
+
+/// Folder `path` of the snapshot whose top folder is `top` (`snapshot` names it in errors).
+pub fn open_folder(top: &OwnedFd, snapshot: &str, path: &InnerPath) -> Result<OwnedFd, FilesError> {
+    let mut here = top.try_clone().map_err(|e| FilesError::Io {
+        snapshot: snapshot.to_string(),
+        path: "/".into(),
+        source: e,
+    })?;
+    let mut walked = InnerPath::top();
+    for part in path.components() {
+        walked = walked.join(part);
+        here = match openat(&here, part.as_slice(), DIR_FLAGS, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) => return Err(why_not(&here, part, e, snapshot, &walked)),
+        };
+    }
+    Ok(here)
+}
+
+/// What stopped the walk at `part` of folder `dir`: looked up again without following it, so a link
+/// is called a link whatever the kernel's error was.
+fn why_not(
+    dir: impl AsFd,
+    part: &[u8],
+    err: Errno,
+    snapshot: &str,
+    walked: &InnerPath,
+) -> FilesError {
+    let snapshot = snapshot.to_string();
+    let path = walked.display();
+    match statat(dir, part, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+            FileType::Symlink => FilesError::Symlink { snapshot, path },
+            FileType::Directory => FilesError::Io {
+                snapshot,
+                path,
+                source: err.into(),
+            },
+            _ => FilesError::NotAFolder { snapshot, path },
+        },
+        Err(Errno::NOENT) => FilesError::NotFound { snapshot, path },
+        Err(e) => FilesError::Io {
+            snapshot,
+            path,
+            source: e.into(),
+        },
+    }
+}

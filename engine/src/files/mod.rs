@@ -1,0 +1,42 @@
+//! Getting files back out of a snapshot: the safe way in ([`beneath`]), a path inside a snapshot
+//! ([`InnerPath`]) and a folder's listing ([`list_folder`]). The CLI's `snapshots ls` and the web
+//! app's browser use these; downloads, restores and diffs build on them.
+//!
+//! Invariants: every path a request names is resolved beneath its snapshot one component at a time
+//! with `O_NOFOLLOW` on file descriptors, so a symbolic link — in the snapshot, or put in place of a
+//! folder while a request runs — is never followed, and `..` never gets past the parser. The store
+//! root is the only path taken as given (it comes from the configuration). Errors name the task, the
+//! snapshot and the path as shown, and say what to do.
+
+pub mod beneath;
+pub mod listing;
+pub mod path;
+
+pub use beneath::{open_folder, open_snapshot};
+pub use listing::list_folder;
+pub use path::InnerPath;
+
+use std::io;
+
+/// Why a file or folder of a snapshot cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("task {task:?} has no snapshot {snapshot:?} (retention may have pruned it since this was listed); list them with `mnemosynce snapshots --task {task:?}`")]
+    NoSuchSnapshot { task: String, snapshot: String },
+    #[error("{snapshot}: there is nothing at {path} in this snapshot")]
+    NotFound { snapshot: String, path: String },
+    #[error("{snapshot}: {path} is not a folder")]
+    NotAFolder { snapshot: String, path: String },
+    #[error(
+        "{snapshot}: {path} is a symbolic link; links are shown as they are and never followed"
+    )]
+    Symlink { snapshot: String, path: String },
+    #[error("{0}")]
+    BadPath(#[from] path::PathError),
+    #[error("{snapshot}: cannot read {path}: {source}")]
+    Io {
+        snapshot: String,
+        path: String,
+        source: io::Error,
+    },
+}
