@@ -62,7 +62,7 @@ pub fn list_folder(
             name: name.to_vec(),
             kind,
             size: u64::try_from(st.st_size).unwrap_or(0),
-            modified: i64::from(st.st_mtime),
+            modified: st.st_mtime,
             mode: st.st_mode & 0o7777,
         });
     }
