@@ -10,6 +10,7 @@ its `test result:` line. Exit status: 0 when every binary and the doc tests pass
 """
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,12 +46,18 @@ def build(cargo_args):
 def main():
     cargo_args = sys.argv[1:]
     binaries = build(cargo_args)
+    # The tests wait on processes and sockets far more than they compute: four at a time in each
+    # binary (the harness's default is one per core) unless RUST_TEST_THREADS says otherwise.
+    env = dict(os.environ)
+    env.setdefault("RUST_TEST_THREADS", "4")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mnemosynce-rust-tests.") as tmp:
         running = []
         for i, (folder, exe, name) in enumerate(binaries):
             log = open(Path(tmp) / f"{i}.log", "wb")
-            proc = subprocess.Popen([exe], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [exe], cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=env
+            )
             running.append((folder, exe, name, proc, log))
         failed = []
         for folder, exe, name, proc, log in running:
