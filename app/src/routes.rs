@@ -20,7 +20,10 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
             <Route path=path!("/history") view=pages::History ssr=SsrMode::Async/>
             <Route path=path!("/runs/:id") view=pages::Run ssr=SsrMode::Async/>
-            <Route path=path!("/snapshots") view=pages::Snapshots/>
+            <Route path=path!("/snapshots") view=pages::Snapshots ssr=SsrMode::Async/>
+            <Route path=path!("/snapshots/browse") view=pages::Browse ssr=SsrMode::Async/>
+            <Route path=path!("/snapshots/diff") view=pages::Changes ssr=SsrMode::Async/>
+            <Route path=path!("/snapshots/versions") view=pages::Versions ssr=SsrMode::Async/>
             <Route path=path!("/settings") view=pages::Settings/>
             <Route path=path!("/settings/config") view=ConfigRoute/>
             <Route path=path!("/settings/keys") view=KeysRoute/>

@@ -148,6 +148,11 @@ pub enum SnapshotsCommand {
     /// List a folder of a snapshot: folders first, symbolic links shown with their target and
     /// never followed, odd names escaped (`\n`, `\xff`).
     Ls(LsArgs),
+    /// What changed between two snapshots of a task (by inode first: a file both snapshots
+    /// hard-link is unchanged without reading a byte). With one snapshot: against the one before it.
+    Diff(DiffArgs),
+    /// The versions of one file across a task's snapshots: which snapshots hold which bytes.
+    Versions(VersionsArgs),
     /// Pin a snapshot: retention never prunes it (nor its copy on the mirror) until it is unpinned.
     Pin(PinArgs),
     /// Unpin a snapshot: retention decides about it again at the next run.
@@ -169,6 +174,33 @@ pub struct LsArgs {
     #[arg(long)]
     pub reverse: bool,
     /// Print the listing as JSON ({path, key, total, entries: [{name, key, kind, size, modified, mode, target}]}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    /// The task.
+    pub task: String,
+    /// The older snapshot (or, alone, the newer one: compared with the snapshot before it).
+    pub older: String,
+    /// The newer snapshot.
+    pub newer: Option<String>,
+    /// List at most this many entries (the counts cover all).
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// Print the engine's SnapshotDiff as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct VersionsArgs {
+    /// The task.
+    pub task: String,
+    /// The file's path inside the snapshots (e.g. albums/2026/beach.jpg).
+    pub path: std::ffi::OsString,
+    /// Print the versions as JSON ([{first, last, snapshots, size, modified}]).
     #[arg(long)]
     pub json: bool,
 }

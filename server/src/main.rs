@@ -18,6 +18,7 @@ mod actions;
 mod auth;
 mod cli;
 mod commands;
+mod download;
 mod feed;
 mod health;
 mod hosts;

@@ -1443,3 +1443,100 @@ fn a_pinned_snapshot_outlives_retention_until_it_is_unpinned() {
     assert_eq!(f.mnemosynce(&["run"]).code(), 0);
     assert!(!f.snapshots().contains(&first), "{:?}", f.snapshots());
 }
+
+#[test]
+fn snapshots_diff_lists_what_changed_and_counts_the_rest_by_inode() {
+    let f = Fixture::new();
+    f.write_config();
+    for i in 0..20 {
+        f.write(&format!("same/{i:02}.jpg"), format!("photo {i}").as_bytes());
+    }
+    f.write("edited.txt", b"first draft");
+    f.write("chmod.sh", b"#!/bin/sh\n");
+    f.write("gone/old.jpg", b"old");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    f.write("edited.txt", b"second draft, longer");
+    fs::set_permissions(f.source.join("chmod.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::remove_dir_all(f.source.join("gone")).unwrap();
+    f.write("new/beach.jpg", b"sand");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    let snaps = f.snapshots();
+    assert_eq!(snaps.len(), 2);
+
+    // One snapshot: compared with the one before it.
+    let r = f.mnemosynce(&["snapshots", "diff", "Photos", &snaps[1]]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    for line in [
+        "added    /new/",
+        "added    /new/beach.jpg",
+        "removed  /gone/",
+        "removed  /gone/old.jpg",
+        "changed  /edited.txt",
+        "metadata /chmod.sh",
+    ] {
+        assert!(r.stdout.contains(line), "{line:?} missing: {r:?}");
+    }
+    assert!(!r.stdout.contains("/same/"), "{r:?}");
+
+    let r = f.mnemosynce(&[
+        "snapshots",
+        "diff",
+        "Photos",
+        &snaps[0],
+        &snaps[1],
+        "--json",
+    ]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(d["total"]["added"], 2, "{d}");
+    assert_eq!(d["total"]["removed"], 2, "{d}");
+    assert_eq!(d["total"]["changed"], 1, "{d}");
+    // The twenty unchanged photos were never read: both snapshots share their inodes.
+    assert!(d["same_inode"].as_u64().unwrap() >= 20, "{d}");
+
+    let r = f.mnemosynce(&["snapshots", "diff", "Photos", &snaps[0]]);
+    assert_eq!(r.code(), 3, "{r:?}");
+    assert!(r.stderr.contains("no snapshot before"), "{r:?}");
+}
+
+#[test]
+fn snapshots_versions_follows_one_file_through_every_snapshot() {
+    let f = Fixture::new();
+    f.write_config();
+    f.write("albums/notes.txt", b"one");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    f.write("albums/notes.txt", b"two, longer");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    // Only the mode changes: a new copy in the snapshot, but the same bytes, so the same version.
+    fs::set_permissions(
+        f.source.join("albums/notes.txt"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    let snaps = f.snapshots();
+    assert_eq!(snaps.len(), 4);
+
+    let r = f.mnemosynce(&[
+        "snapshots",
+        "versions",
+        "Photos",
+        "albums/notes.txt",
+        "--json",
+    ]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let v: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(v[0]["first"], snaps[0].as_str());
+    assert_eq!(v[0]["last"], snaps[1].as_str());
+    assert_eq!(v[0]["size"], 3);
+    assert_eq!(v[1]["first"], snaps[2].as_str());
+    assert_eq!(v[1]["last"], snaps[3].as_str());
+    assert_eq!(v[1]["snapshots"], 2);
+
+    let r = f.mnemosynce(&["snapshots", "versions", "Photos", "albums/notes.txt"]);
+    assert!(r.stdout.contains("2 version(s)"), "{r:?}");
+    let r = f.mnemosynce(&["snapshots", "versions", "Photos", "../etc/passwd"]);
+    assert_eq!(r.code(), 3, "{r:?}");
+}

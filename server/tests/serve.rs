@@ -1513,3 +1513,172 @@ fn a_settings_page_never_saves_over_a_hand_edit_made_after_it_loaded() {
     assert!(r.body.contains("reload the page"), "{r:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), by_hand);
 }
+
+#[test]
+fn a_snapshot_is_browsed_and_its_files_downloaded_without_anything_escaping_it() {
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    std::fs::create_dir_all(&source).unwrap();
+    let snap = store.join("Photos").join("2026-12-01_020000");
+    std::fs::create_dir_all(snap.join("albums")).unwrap();
+    write_config(server.data.path(), &source, &store, "");
+    let content: String = (0..5000).map(|i| format!("{i:05}\n")).collect();
+    std::fs::write(snap.join("albums").join("notes.txt"), &content).unwrap();
+    std::fs::write(
+        snap.join("<img src=x onerror=alert(1)>.html"),
+        "<script>alert(1)</script>",
+    )
+    .unwrap();
+    std::fs::write(snap.join("two\nlines.txt"), "x").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", snap.join("passwd")).unwrap();
+    std::os::unix::fs::symlink("/etc", snap.join("etc")).unwrap();
+    let cookie = server.sign_in();
+
+    // The Snapshots page lists it, with what retention says of it.
+    let r = server.get_signed_in("/snapshots", &cookie);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("2026-12-01_020000"), "{}", r.body);
+    assert!(r.body.contains("not adopted"), "{}", r.body);
+
+    // The top folder: folders first, names escaped, links shown with their target only.
+    let browse = "/snapshots/browse?task=Photos&snapshot=2026-12-01_020000";
+    let r = server.get_signed_in(browse, &cookie);
+    assert_eq!(r.status, 200, "{r:?}");
+    let albums = r.body.find("albums/").expect("the folder");
+    let html = r.body.find(".html</a>").expect("the html file");
+    assert!(albums < html, "folders come first");
+    assert!(
+        r.body.contains("&lt;img src=x onerror=alert(1)&gt;.html"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("<img src=x"),
+        "a name was rendered as HTML"
+    );
+    assert!(r.body.contains("two\\nlines.txt"), "{}", r.body);
+    assert!(r.body.contains("/etc/passwd"), "{}", r.body);
+
+    // A link is never followed, `..` never parsed: the browser says why and shows nothing of /etc.
+    for path in ["etc", "albums%2F..%2F..", ".."] {
+        let r = server.get_signed_in(&format!("{browse}&path={path}"), &cookie);
+        assert!(
+            r.body.contains("symbolic link")
+                || r.body.contains("not allowed")
+                || r.body.contains("not a valid path"),
+            "{path}: {}",
+            r.body
+        );
+        assert!(
+            !r.body.contains("hostname") && !r.body.contains("shadow"),
+            "{path}"
+        );
+    }
+
+    // A file downloads as an attachment, whole or by range; links and folders do not.
+    let download = "/snapshots/download?task=Photos&snapshot=2026-12-01_020000&path=";
+    let r = server.get_signed_in(&format!("{download}albums/notes.txt"), &cookie);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, content);
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        r.header("content-disposition"),
+        Some("attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt")
+    );
+    let r = server.request(
+        "GET",
+        &format!("{download}albums/notes.txt"),
+        &[format!("Cookie: {cookie}"), "Range: bytes=6-17".into()],
+        "",
+    );
+    assert_eq!(r.status, 206, "{r:?}");
+    assert_eq!(r.body, "00001\n00002\n");
+    assert_eq!(r.header("content-range"), Some("bytes 6-17/30000"));
+    let r = server.get_signed_in(
+        &format!("{download}%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.html"),
+        &cookie,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r
+        .header("content-disposition")
+        .is_some_and(|d| d.starts_with("attachment;")));
+    for path in [
+        "passwd",
+        "etc%2Fpasswd",
+        "albums",
+        "..%2F..%2F..%2Fetc%2Fpasswd",
+    ] {
+        let r = server.get_signed_in(&format!("{download}{path}"), &cookie);
+        assert!(r.status >= 400, "{path}: {r:?}");
+        assert!(!r.body.contains("root:"), "{path}: {r:?}");
+    }
+    // And nothing without a session.
+    let (status, body) = server.get(&format!("{download}albums/notes.txt"));
+    assert_ne!(status, 200);
+    assert!(!body.contains("00001"));
+
+    // A second snapshot: the notes hard-linked (unchanged), the HTML file changed, a file added.
+    let next = store.join("Photos").join("2026-12-02_020000");
+    std::fs::create_dir_all(next.join("albums")).unwrap();
+    std::fs::hard_link(
+        snap.join("albums").join("notes.txt"),
+        next.join("albums").join("notes.txt"),
+    )
+    .unwrap();
+    std::fs::write(
+        next.join("<img src=x onerror=alert(1)>.html"),
+        "<p>changed</p>",
+    )
+    .unwrap();
+    std::fs::write(next.join("albums").join("new.txt"), "new").unwrap();
+    let r = server.get_signed_in(
+        "/snapshots/diff?task=Photos&newer=2026-12-02_020000",
+        &cookie,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.body.contains("2026-12-01_020000"),
+        "compared with the one before: {}",
+        r.body
+    );
+    assert!(r.body.contains("/albums/new.txt"), "{}", r.body);
+    assert!(
+        r.body.contains("/&lt;img src=x onerror=alert(1)&gt;.html"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("notes.txt"),
+        "an unchanged (same inode) file is listed: {}",
+        r.body
+    );
+    let r = server.get_signed_in(
+        "/snapshots/versions?task=Photos&path=albums/notes.txt",
+        &cookie,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("1 version(s)"), "{}", r.body);
+    assert!(
+        r.body.contains("2026-12-01_020000 … 2026-12-02_020000"),
+        "{}",
+        r.body
+    );
+
+    // Pinned from the page's form (a plain post), the snapshot shows its pin and note.
+    let r = server.post_form_with(
+        "/api/set_pin",
+        "task=Photos&snapshot=2026-12-01_020000&pin=true&note=before+the+move",
+        &[
+            format!("Cookie: {cookie}"),
+            "Accept: text/html".into(),
+            format!("Referer: {}/snapshots", server.origin()),
+        ],
+    );
+    assert!(r.status == 302 || r.status == 303, "{r:?}");
+    let r = server.get_signed_in("/snapshots", &cookie);
+    assert!(r.body.contains("pinned"), "{}", r.body);
+    assert!(r.body.contains("before the move"), "{}", r.body);
+    assert!(r.body.contains("Unpin"), "{}", r.body);
+}

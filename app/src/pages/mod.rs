@@ -1,9 +1,10 @@
-//! The app's pages. Snapshots is a frame for now; it fills in as the engine's features reach the web
-//! app.
+//! The app's pages, one file each; `parts` holds the pieces they share.
 
 use leptos::prelude::*;
 
 pub mod auth;
+pub mod browse;
+pub mod changes;
 pub mod config;
 pub mod connections;
 pub mod dashboard;
@@ -15,9 +16,13 @@ pub mod retention;
 pub mod run;
 pub mod schedule;
 pub mod settings;
+pub mod snapshots;
+pub mod versions;
 pub mod wizard;
 pub mod yaml;
 pub use auth::{ChangePassword, Login, Setup};
+pub use browse::Browse;
+pub use changes::Changes;
 pub use config::ConfigPage;
 pub use connections::ConnectionsPage;
 pub use dashboard::Dashboard;
@@ -28,18 +33,9 @@ pub use retention::RetentionPage;
 pub use run::Run;
 pub use schedule::SchedulePage;
 pub use settings::Settings;
+pub use snapshots::Snapshots;
+pub use versions::Versions;
 pub use wizard::Wizard;
-
-/// The snapshots of each task.
-#[component]
-pub fn Snapshots() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"Snapshots"</h1>
-            <p class="empty">"No snapshots yet."</p>
-        </section>
-    }
-}
 
 /// Any path that is not a page.
 #[component]

@@ -1,5 +1,5 @@
-//! The way into a snapshot: [`open_snapshot`] opens `<store root>/<task>/<snapshot>` and
-//! [`open_folder`] a folder inside it, one component at a time, each with `O_NOFOLLOW` relative to
+//! The way into a snapshot: [`open_snapshot`] opens `<store root>/<task>/<snapshot>`,
+//! [`open_folder`] a folder inside it and [`open_file`] a regular file, one component at a time, each with `O_NOFOLLOW` relative to
 //! the file descriptor of the one before. So no symbolic link is ever followed (one met on the way
 //! is reported as such), a folder swapped for a link during a request cannot redirect it, and since
 //! an [`InnerPath`] holds no `..`, nothing outside the snapshot is reachable.
@@ -11,7 +11,8 @@ use rustix::io::Errno;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-const DIR_FLAGS: OFlags = OFlags::RDONLY
+/// How every folder inside a snapshot is opened: never through a link.
+pub(crate) const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
@@ -65,6 +66,42 @@ pub fn open_folder(top: &OwnedFd, snapshot: &str, path: &InnerPath) -> Result<Ow
         };
     }
     Ok(here)
+}
+
+/// Regular file `path` of snapshot `snapshot` of `task`, open for reading, with its size. A link,
+/// a folder, a device or a pipe is refused (opened with `O_NONBLOCK`, so a pipe cannot hang it).
+pub fn open_file(
+    store_root: &Path,
+    task: &str,
+    snapshot: &str,
+    path: &InnerPath,
+) -> Result<(std::fs::File, u64), FilesError> {
+    let not_a_file = || FilesError::NotAFile {
+        snapshot: snapshot.to_string(),
+        path: path.display(),
+    };
+    let Some(name) = path.components().last() else {
+        return Err(not_a_file());
+    };
+    let top = open_snapshot(store_root, task, snapshot)?;
+    let folder = open_folder(&top, snapshot, &path.parent())?;
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match openat(&folder, name.as_slice(), flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(e) => return Err(why_not(&folder, name, e, snapshot, path)),
+    };
+    let st = rustix::fs::fstat(&fd).map_err(|e| FilesError::Io {
+        snapshot: snapshot.to_string(),
+        path: path.display(),
+        source: e.into(),
+    })?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(not_a_file());
+    }
+    Ok((
+        std::fs::File::from(fd),
+        u64::try_from(st.st_size).unwrap_or(0),
+    ))
 }
 
 /// What stopped the walk at `part` of folder `dir`: looked up again without following it, so a link

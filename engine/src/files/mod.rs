@@ -1,6 +1,7 @@
-//! Getting files back out of a snapshot: the safe way in ([`beneath`]), a path inside a snapshot
-//! ([`InnerPath`]) and a folder's listing ([`list_folder`]). The CLI's `snapshots ls` and the web
-//! app's browser use these; downloads, restores and diffs build on them.
+//! Getting files back out of a snapshot: the safe way in ([`beneath`]: folders, and files to read),
+//! a path inside a snapshot ([`InnerPath`]) and a folder's listing ([`list_folder`]). The CLI's
+//! `snapshots ls`, the web app's browser and its downloads use these; [`diff`] compares two
+//! snapshots of a task and [`versions`] follows one file through all of them (by inode first).
 //!
 //! Invariants: every path a request names is resolved beneath its snapshot one component at a time
 //! with `O_NOFOLLOW` on file descriptors, so a symbolic link — in the snapshot, or put in place of a
@@ -9,12 +10,16 @@
 //! snapshot and the path as shown, and say what to do.
 
 pub mod beneath;
+pub mod diff;
 pub mod listing;
 pub mod path;
+pub mod versions;
 
-pub use beneath::{open_folder, open_snapshot};
+pub use beneath::{open_file, open_folder, open_snapshot};
+pub use diff::diff;
 pub use listing::list_folder;
 pub use path::InnerPath;
+pub use versions::versions;
 
 use std::io;
 

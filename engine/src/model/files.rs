@@ -83,6 +83,104 @@ pub struct FolderListing {
     pub entries: Vec<FileEntry>,
 }
 
+/// How an entry differs between two snapshots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Removed,
+    /// Other bytes (or another link target, or another kind of entry).
+    Content,
+    /// The same bytes; mode, owner or time changed.
+    Metadata,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Content => "changed",
+            Change::Metadata => "metadata",
+        }
+    }
+}
+
+/// One entry that differs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffEntry {
+    /// Its path inside the snapshots, as shown (`/albums/beach.jpg`).
+    pub path: String,
+    /// Its path's key, for links.
+    pub key: String,
+    pub kind: EntryKind,
+    pub change: Change,
+    /// Bytes of the newer version (of the older one when removed).
+    pub size: u64,
+}
+
+/// Counts of one folder's differences (its own entries, not its subfolders').
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderChanges {
+    pub path: String,
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+    pub metadata: u64,
+    /// Bytes added or changed (newer sizes) and removed (older sizes).
+    pub bytes: u64,
+}
+
+/// What changed from snapshot `older` to snapshot `newer` of a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotDiff {
+    pub task: String,
+    pub older: String,
+    pub newer: String,
+    /// Entries that differ, in path order; at most `limit` of them (the counts cover all).
+    pub entries: Vec<DiffEntry>,
+    /// More entries differ than are listed.
+    pub truncated: bool,
+    /// Per folder that has differences, in path order.
+    pub folders: Vec<FolderChanges>,
+    /// The sums over every folder.
+    pub total: FolderChanges,
+    /// Entries compared without reading a byte because both snapshots share the inode.
+    pub same_inode: u64,
+}
+
+/// One version of a file: the snapshots in a row that hold the same bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileVersion {
+    /// The oldest snapshot that has this version.
+    pub first: String,
+    /// The newest snapshot that has it.
+    pub last: String,
+    /// How many snapshots have it.
+    pub snapshots: usize,
+    pub size: u64,
+    /// Modification time of the file, seconds since 1970 (UTC).
+    pub modified: i64,
+}
+
+/// Permission bits as `ls` shows them: `0o754` is `rwxr-xr--`.
+pub fn mode_text(mode: u32) -> String {
+    const BITS: [(u32, char); 9] = [
+        (0o400, 'r'),
+        (0o200, 'w'),
+        (0o100, 'x'),
+        (0o040, 'r'),
+        (0o020, 'w'),
+        (0o010, 'x'),
+        (0o004, 'r'),
+        (0o002, 'w'),
+        (0o001, 'x'),
+    ];
+    BITS.iter()
+        .map(|&(bit, c)| if mode & bit != 0 { c } else { '-' })
+        .collect()
+}
+
 /// The bytes of a name, made safe to show: valid UTF-8 stays as it is except control characters,
 /// which become `\n`, `\t`, `\r` or `\x1b`; bytes that are not UTF-8 become `\xNN`; a backslash is
 /// doubled, so the shown form is never ambiguous.

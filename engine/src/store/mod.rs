@@ -17,11 +17,14 @@
 //! [`StoreError::NotAWorkingFolder`], and a symlink among their entries is never used.
 //!
 //! `listing.rs` joins the folders with the history's snapshot index ([`Listing`]): what every caller
-//! that shows or plans a task's snapshots reads. Unit tests are in `tests.rs`.
+//! that shows or plans a task's snapshots reads; `pins.rs` pins and unpins ([`set_pin`]). Unit
+//! tests are in `tests.rs`.
 
 mod listing;
+mod pins;
 
 pub use listing::{list_snapshots, listing, local_to_utc, plan_task, Listing, ListingError};
+pub use pins::{set_pin, PinError};
 
 use crate::model::snapshot::SnapshotName;
 use std::ffi::OsStr;

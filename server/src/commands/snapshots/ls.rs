@@ -7,7 +7,7 @@ use crate::cli::{Cli, LsArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::commands::load::read_side;
 use engine::files::{list_folder, FilesError, InnerPath};
-use engine::model::files::{EntryKind, FileEntry, SortBy};
+use engine::model::files::{mode_text, EntryKind, FileEntry, SortBy};
 use engine::model::units::human_bytes;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
@@ -90,22 +90,4 @@ fn line(e: &FileEntry, tz: chrono_tz::Tz) -> String {
         mode_text(e.mode),
         e.name
     )
-}
-
-/// `0o754` as `rwxr-xr--`.
-fn mode_text(mode: u32) -> String {
-    let bits = [
-        (0o400, 'r'),
-        (0o200, 'w'),
-        (0o100, 'x'),
-        (0o040, 'r'),
-        (0o020, 'w'),
-        (0o010, 'x'),
-        (0o004, 'r'),
-        (0o002, 'w'),
-        (0o001, 'x'),
-    ];
-    bits.iter()
-        .map(|&(bit, c)| if mode & bit != 0 { c } else { '-' })
-        .collect()
 }

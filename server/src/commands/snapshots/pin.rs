@@ -1,10 +1,10 @@
-//! `mnemosynce snapshots pin|unpin TASK SNAPSHOT [--note ..]`: a pinned snapshot is never pruned by
-//! retention, locally or on the mirror (the planner keeps it with the reason "pinned", which `plan`
-//! shows), until it is unpinned. Only a snapshot that is on disk can be pinned.
+//! `mnemosynce snapshots pin|unpin TASK SNAPSHOT [--note ..]`, through `engine::store::set_pin`: a
+//! pinned snapshot is never pruned by retention, locally or on the mirror (`plan` shows it kept as
+//! "pinned"), until it is unpinned.
 
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::commands::load::{read_side, select_tasks};
-use engine::store;
+use engine::store::{self, PinError};
 use std::process::ExitCode;
 
 /// `mnemosynce snapshots pin` (`pinned`) or `unpin`.
@@ -25,29 +25,17 @@ pub async fn execute(
     else {
         return ExitCode::from(EXIT_CONFIG);
     };
-    let snapshots = match store::list_snapshots(&config, &history, tz, task).await {
-        Ok(list) => list,
+    match store::set_pin(&config, &history, tz, task, snapshot, pinned, note).await {
+        Ok(()) => {}
         Err(e) => {
-            eprintln!("error: {}: {e}", task.name);
-            return ExitCode::from(EXIT_FAILURE);
+            eprintln!("error: {e}");
+            return ExitCode::from(match e {
+                PinError::NoSuchSnapshot { .. } => EXIT_CONFIG,
+                _ => EXIT_FAILURE,
+            });
         }
-    };
-    let Some(found) = snapshots.iter().find(|s| s.name.to_string() == snapshot) else {
-        eprintln!(
-            "error: task {:?} has no snapshot {snapshot:?}; list them with `mnemosynce snapshots --task {:?}`",
-            task.name, task.name
-        );
-        return ExitCode::from(EXIT_CONFIG);
-    };
-    let note = note.map(str::trim).filter(|n| !n.is_empty());
-    let taken_at = store::local_to_utc(tz, &found.name);
-    if let Err(e) = history
-        .set_pinned(&task.name, snapshot, taken_at, pinned, note)
-        .await
-    {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_FAILURE);
     }
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
     if pinned {
         println!(
             "pinned {} {snapshot}{}: retention keeps it until `mnemosynce snapshots unpin {:?} {snapshot}`",

@@ -1,0 +1,204 @@
+//! The server functions of the Snapshots page and the snapshot browser: every task's snapshots with
+//! what retention says of each (`engine::store`), one page of a folder of a snapshot
+//! (`engine::files`, beneath the snapshot, links never followed), and pins (`engine::store::set_pin`,
+//! as the CLI's `snapshots pin`). File downloads are a plain route of the server
+//! (`server/src/download.rs`), not a server function: they stream.
+
+use super::error::ApiError;
+use engine::model::files::FolderListing;
+use engine::model::snapshot::SnapshotInfo;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Entries a page of the browser shows.
+pub const FOLDER_PAGE: usize = 200;
+
+/// One snapshot as the Snapshots page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRow {
+    pub info: SnapshotInfo,
+    /// Why retention keeps it (`newest, daily 2026-12-07`), or `None`: pruned at the next run.
+    pub kept_for: Option<String>,
+}
+
+/// A task and its snapshots, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskSnapshots {
+    pub task: String,
+    pub snapshots: Vec<SnapshotRow>,
+    /// Why this task's snapshots could not be listed.
+    pub problem: Option<String>,
+}
+
+/// Every task's snapshots, with the retention plan's verdict on each.
+#[server(endpoint = "get_snapshots")]
+pub async fn get_snapshots() -> Result<Vec<TaskSnapshots>, ApiError> {
+    use crate::api::server_side::{admin, usable_config};
+    let b = admin().await?;
+    let (config, tz) = usable_config(&b)?;
+    let mut out = Vec::new();
+    for task in &config.tasks {
+        let listed = engine::store::list_snapshots(&config, &b.history, tz, task).await;
+        let plan = engine::store::plan_task(&config, &b.history, tz, task).await;
+        out.push(match (listed, plan) {
+            (Ok(list), Ok(plan)) => TaskSnapshots {
+                task: task.name.clone(),
+                snapshots: list
+                    .into_iter()
+                    .map(|info| {
+                        let kept_for = plan
+                            .iter()
+                            .find(|d| d.name == info.name)
+                            .filter(|d| d.keep())
+                            .map(|d| {
+                                let reasons: Vec<String> =
+                                    d.reasons.iter().map(|r| r.to_string()).collect();
+                                reasons.join(", ")
+                            });
+                        SnapshotRow { info, kept_for }
+                    })
+                    .collect(),
+                problem: None,
+            },
+            (Err(e), _) | (_, Err(e)) => TaskSnapshots {
+                task: task.name.clone(),
+                snapshots: Vec::new(),
+                problem: Some(e.to_string()),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// One page of folder `path` (its key, empty for the top) of a snapshot, sorted by `sort` (`name`,
+/// `size`, `modified`), folders first.
+#[server(endpoint = "get_folder")]
+pub async fn get_folder(
+    task: String,
+    snapshot: String,
+    path: String,
+    sort: String,
+    descending: bool,
+    page: usize,
+) -> Result<FolderListing, ApiError> {
+    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    use engine::files::{list_folder, FilesError, InnerPath};
+    use engine::model::files::SortBy;
+    let b = admin().await?;
+    let (config, _) = usable_config(&b)?;
+    if !config.tasks.iter().any(|t| t.name == task) {
+        return Err(invalid(format!(
+            "there is no task {task:?} in the configuration"
+        )));
+    }
+    let inner = InnerPath::from_key(&path).map_err(invalid)?;
+    let sort = SortBy::parse(&sort).unwrap_or_default();
+    list_folder(
+        &config.dir_backup_local,
+        &task,
+        &snapshot,
+        &inner,
+        sort,
+        descending,
+        page.saturating_mul(FOLDER_PAGE),
+        FOLDER_PAGE,
+    )
+    .map_err(|e| match e {
+        FilesError::Io { .. } => fail(e),
+        _ => invalid(e),
+    })
+}
+
+/// Pins (`pin` = true, with `note`) or unpins a snapshot. Also works as a plain form post (the
+/// Snapshots page's buttons): the server then sends the browser back to the page.
+#[server(endpoint = "set_pin")]
+pub async fn set_pin(
+    task: String,
+    snapshot: String,
+    pin: bool,
+    note: Option<String>,
+) -> Result<(), ApiError> {
+    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    use engine::store::PinError;
+    let b = admin().await?;
+    let (config, tz) = usable_config(&b)?;
+    let Some(t) = config.tasks.iter().find(|t| t.name == task) else {
+        return Err(invalid(format!(
+            "there is no task {task:?} in the configuration"
+        )));
+    };
+    engine::store::set_pin(&config, &b.history, tz, t, &snapshot, pin, note.as_deref())
+        .await
+        .map_err(|e| match e {
+            PinError::NoSuchSnapshot { .. } => invalid(e),
+            _ => fail(e),
+        })
+}
+
+/// What changed from `older` to `newer` of `task`; an empty `older` means the snapshot before
+/// `newer`. At most 2 000 entries listed (the counts cover all).
+#[server(endpoint = "get_diff")]
+pub async fn get_diff(
+    task: String,
+    older: String,
+    newer: String,
+) -> Result<engine::model::files::SnapshotDiff, ApiError> {
+    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    let b = admin().await?;
+    let (config, tz) = usable_config(&b)?;
+    let Some(t) = config.tasks.iter().find(|t| t.name == task) else {
+        return Err(invalid(format!(
+            "there is no task {task:?} in the configuration"
+        )));
+    };
+    let older = if older.is_empty() {
+        let list = engine::store::list_snapshots(&config, &b.history, tz, t)
+            .await
+            .map_err(fail)?;
+        let at = list.iter().position(|s| s.name.to_string() == newer);
+        match at.and_then(|i| list.get(i + 1)) {
+            Some(s) => s.name.to_string(),
+            None => {
+                return Err(invalid(format!(
+                    "{newer} is the oldest snapshot of {task}: there is nothing before it to compare with"
+                )))
+            }
+        }
+    } else {
+        older
+    };
+    let root = config.dir_backup_local.clone();
+    tokio::task::spawn_blocking(move || engine::files::diff(&root, &task, &older, &newer, 2000))
+        .await
+        .map_err(fail)?
+        .map_err(invalid)
+}
+
+/// The versions of file `path` (its key) across the snapshots of `task`, oldest first.
+#[server(endpoint = "get_versions")]
+pub async fn get_versions(
+    task: String,
+    path: String,
+) -> Result<Vec<engine::model::files::FileVersion>, ApiError> {
+    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    let b = admin().await?;
+    let (config, tz) = usable_config(&b)?;
+    let Some(t) = config.tasks.iter().find(|t| t.name == task) else {
+        return Err(invalid(format!(
+            "there is no task {task:?} in the configuration"
+        )));
+    };
+    let inner = engine::files::InnerPath::from_key(&path).map_err(invalid)?;
+    let mut names: Vec<String> = engine::store::list_snapshots(&config, &b.history, tz, t)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    names.reverse();
+    let root = config.dir_backup_local.clone();
+    tokio::task::spawn_blocking(move || engine::files::versions(&root, &task, &names, &inner))
+        .await
+        .map_err(fail)?
+        .map_err(invalid)
+}

@@ -1,0 +1,115 @@
+//! `mnemosynce snapshots diff TASK [OLDER] NEWER`: what changed between two snapshots
+//! (`engine::files::diff`). With one snapshot, it is compared with the snapshot before it. Text: a
+//! summary line, the differing entries (`added`, `removed`, `changed`, `metadata`), then the counts
+//! per folder; `--json`: the engine's `SnapshotDiff`.
+
+use crate::cli::{Cli, DiffArgs};
+use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
+use crate::commands::load::{read_side, select_tasks};
+use engine::model::files::{EntryKind, FolderChanges};
+use engine::model::units::human_bytes;
+use engine::store;
+use std::process::ExitCode;
+
+/// `mnemosynce snapshots diff`
+pub async fn execute(cli: &Cli, args: &DiffArgs) -> ExitCode {
+    let (config, tz, history) = match read_side(cli, Some(&args.task)).await {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let (older, newer) = match &args.newer {
+        Some(newer) => (args.older.clone(), newer.clone()),
+        None => {
+            // The snapshot before the one named.
+            let Some(&task) = select_tasks(&config, Some(&args.task))
+                .unwrap_or_default()
+                .first()
+            else {
+                return ExitCode::from(EXIT_CONFIG);
+            };
+            let list = match store::list_snapshots(&config, &history, tz, task).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: {}: {e}", task.name);
+                    return ExitCode::from(EXIT_FAILURE);
+                }
+            };
+            // Newest first: the one before is the next in the list.
+            let at = list.iter().position(|s| s.name.to_string() == args.older);
+            match at.and_then(|i| list.get(i + 1)) {
+                Some(before) => (before.name.to_string(), args.older.clone()),
+                None => {
+                    eprintln!(
+                        "error: task {:?} has no snapshot before {:?} to compare it with; name two snapshots (`mnemosynce snapshots --task {:?}` lists them)",
+                        args.task, args.older, args.task
+                    );
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+        }
+    };
+    let root = config.dir_backup_local.clone();
+    let (task, limit) = (args.task.clone(), args.limit);
+    let (o, n) = (older.clone(), newer.clone());
+    let result =
+        tokio::task::spawn_blocking(move || engine::files::diff(&root, &task, &o, &n, limit)).await;
+    let d = match result {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    if args.json {
+        return match serde_json::to_string(&d) {
+            Ok(s) => {
+                println!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_FAILURE)
+            }
+        };
+    }
+    println!(
+        "{} {older} -> {newer}: {}; {} unchanged (same inode)",
+        d.task,
+        counts(&d.total),
+        d.same_inode
+    );
+    for e in &d.entries {
+        let slash = if e.kind == EntryKind::Folder { "/" } else { "" };
+        let size = match e.kind {
+            EntryKind::Folder => String::new(),
+            _ => human_bytes(e.size),
+        };
+        println!("  {:<8} {}{slash}  {size}", e.change.as_str(), e.path);
+    }
+    if d.truncated {
+        println!("  … more (raise --limit to list them)");
+    }
+    if !d.folders.is_empty() {
+        println!("per folder:");
+        for f in &d.folders {
+            println!("  {}  {}", f.path, counts(f));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `3 added, 1 removed, 2 changed, 0 metadata only, 1.2 MB`
+fn counts(c: &FolderChanges) -> String {
+    format!(
+        "{} added, {} removed, {} changed, {} metadata only, {}",
+        c.added,
+        c.removed,
+        c.changed,
+        c.metadata,
+        human_bytes(c.bytes)
+    )
+}
