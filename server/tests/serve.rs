@@ -1545,9 +1545,14 @@ fn a_snapshot_is_browsed_and_its_files_downloaded_without_anything_escaping_it()
     let browse = "/snapshots/browse?task=Photos&snapshot=2026-12-01_020000";
     let r = server.get_signed_in(browse, &cookie);
     assert_eq!(r.status, 200, "{r:?}");
-    let albums = r.body.find("albums/").expect("the folder");
-    let html = r.body.find(".html</a>").expect("the html file");
-    assert!(albums < html, "folders come first");
+    let folder = r.body.find(r#"data-kind="folder""#);
+    let file = r.body.find(r#"data-kind="file""#);
+    assert!(
+        folder.is_some() && folder < file,
+        "folders come first: {}",
+        r.body
+    );
+    assert!(r.body.contains("path=albums&amp;"), "{}", r.body);
     assert!(
         r.body.contains("&lt;img src=x onerror=alert(1)&gt;.html"),
         "{}",

@@ -30,12 +30,27 @@ pub struct TaskSnapshots {
     pub problem: Option<String>,
 }
 
+/// The Snapshots page: every task's snapshots, or why the configuration cannot be used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotsPage {
+    pub tasks: Vec<TaskSnapshots>,
+    pub config_error: Option<String>,
+}
+
 /// Every task's snapshots, with the retention plan's verdict on each.
 #[server(endpoint = "get_snapshots")]
-pub async fn get_snapshots() -> Result<Vec<TaskSnapshots>, ApiError> {
-    use crate::api::server_side::{admin, usable_config};
+pub async fn get_snapshots() -> Result<SnapshotsPage, ApiError> {
+    use crate::api::server_side::{admin, config};
     let b = admin().await?;
-    let (config, tz) = usable_config(&b)?;
+    let (config, tz) = match config(&b) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(SnapshotsPage {
+                tasks: Vec::new(),
+                config_error: Some(e),
+            })
+        }
+    };
     let mut out = Vec::new();
     for task in &config.tasks {
         let listed = engine::store::list_snapshots(&config, &b.history, tz, task).await;
@@ -67,7 +82,10 @@ pub async fn get_snapshots() -> Result<Vec<TaskSnapshots>, ApiError> {
             },
         });
     }
-    Ok(out)
+    Ok(SnapshotsPage {
+        tasks: out,
+        config_error: None,
+    })
 }
 
 /// One page of folder `path` (its key, empty for the top) of a snapshot, sorted by `sort` (`name`,

@@ -20,10 +20,15 @@ pub fn Snapshots() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => error_line(e),
-                        Ok(tasks) if tasks.is_empty() => view! {
+                        Ok(p) if p.config_error.is_some() => view! {
+                            <p class="form-error" role="alert">
+                                {p.config_error.clone()} " " <a href="/settings/config">"Open the configuration"</a>
+                            </p>
+                        }.into_any(),
+                        Ok(p) if p.tasks.is_empty() => view! {
                             <p class="empty">"No tasks yet. " <a href="/settings/config">"Open the configuration"</a></p>
                         }.into_any(),
-                        Ok(tasks) => tasks
+                        Ok(p) => p.tasks
                             .into_iter()
                             .map(|t| view! { <TaskTable t/> })
                             .collect_view()

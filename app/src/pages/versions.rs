@@ -42,7 +42,7 @@ pub fn Versions() -> impl IntoView {
                                 let modified = chrono::DateTime::from_timestamp(v.modified, 0).map(utc).unwrap_or_default();
                                 view! {
                                     <tr>
-                                        <td>{v.first.clone()} " … " {v.last.clone()}</td>
+                                        <td>{format!("{} … {}", v.first, v.last)}</td>
                                         <td>{v.snapshots}</td>
                                         <td>{human_bytes(v.size)}</td>
                                         <td>{modified}</td>

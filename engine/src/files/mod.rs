@@ -32,6 +32,8 @@ pub enum FilesError {
     NotFound { snapshot: String, path: String },
     #[error("{snapshot}: {path} is not a folder")]
     NotAFolder { snapshot: String, path: String },
+    #[error("{snapshot}: {path} is not a file (only files can be downloaded one by one)")]
+    NotAFile { snapshot: String, path: String },
     #[error(
         "{snapshot}: {path} is a symbolic link; links are shown as they are and never followed"
     )]
