@@ -35,6 +35,8 @@ pub struct TaskSnapshots {
 pub struct SnapshotsPage {
     pub tasks: Vec<TaskSnapshots>,
     pub config_error: Option<String>,
+    /// The server's clock when this was made: ages are computed from it.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// Every task's snapshots, with the retention plan's verdict on each.
@@ -48,6 +50,7 @@ pub async fn get_snapshots() -> Result<SnapshotsPage, ApiError> {
             return Ok(SnapshotsPage {
                 tasks: Vec::new(),
                 config_error: Some(e),
+                now: chrono::Utc::now(),
             })
         }
     };
@@ -85,6 +88,7 @@ pub async fn get_snapshots() -> Result<SnapshotsPage, ApiError> {
     Ok(SnapshotsPage {
         tasks: out,
         config_error: None,
+        now: chrono::Utc::now(),
     })
 }
 

@@ -30,7 +30,7 @@ pub fn Snapshots() -> impl IntoView {
                         }.into_any(),
                         Ok(p) => p.tasks
                             .into_iter()
-                            .map(|t| view! { <TaskTable t/> })
+                            .map(|t| view! { <TaskTable t now=p.now/> })
                             .collect_view()
                             .into_any(),
                     }
@@ -42,8 +42,7 @@ pub fn Snapshots() -> impl IntoView {
 
 /// One task's snapshots.
 #[component]
-fn TaskTable(t: TaskSnapshots) -> impl IntoView {
-    let now = chrono::Utc::now();
+fn TaskTable(t: TaskSnapshots, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let body = if let Some(p) = t.problem.clone() {
         view! { <p class="form-error" role="alert">{p}</p> }.into_any()
     } else if t.snapshots.is_empty() {

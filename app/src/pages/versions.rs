@@ -27,9 +27,7 @@ pub fn Versions() -> impl IntoView {
             <Suspense fallback=loading>
                 {move || Suspend::new(async move {
                     let (task, path) = wanted();
-                    let shown = engine::files::InnerPath::from_key(&path)
-                        .map(|p| p.display())
-                        .unwrap_or_else(|_| path.clone());
+                    let shown = engine::model::files::display_key_path(&path);
                     match versions.await {
                         Err(e) => view! { <h1>"Versions"</h1> {error_line(e)} }.into_any(),
                         Ok(list) => {

@@ -209,6 +209,21 @@ pub fn display_name(bytes: &[u8]) -> String {
     out
 }
 
+/// A path's key (components' keys joined by `/`) as shown: `/albums/two\nlines.txt`. A part that
+/// is not a valid key is shown as it is.
+pub fn display_key_path(key: &str) -> String {
+    let parts: Vec<String> = key
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            decode_key(p)
+                .map(|b| display_name(&b))
+                .unwrap_or_else(|| p.to_string())
+        })
+        .collect();
+    format!("/{}", parts.join("/"))
+}
+
 /// A name's bytes as a key: unreserved ASCII (`A-Z a-z 0-9 - . _ ~`) as it is, every other byte as
 /// `%XX`. Safe in a URL path segment or query value as it is.
 pub fn encode_key(bytes: &[u8]) -> String {
@@ -267,5 +282,9 @@ mod tests {
         assert_eq!(display_name(b"caf\xc3\xa9 \xff.txt"), "café \\xff.txt");
         assert_eq!(display_name(b"back\\slash"), "back\\\\slash");
         assert_eq!(decode_key("%4"), None);
+        assert_eq!(
+            display_key_path("albums/two%0Alines.txt"),
+            "/albums/two\\nlines.txt"
+        );
     }
 }
