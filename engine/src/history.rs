@@ -76,6 +76,8 @@ pub struct IndexEntry {
     pub pinned: bool,
     /// Why the owner pinned it, when they said.
     pub pin_note: Option<String>,
+    /// Its files, total and unique size, once measured.
+    pub sizes: Option<crate::model::files::SnapshotSize>,
     /// Mnemosynce made it (a run promoted it) or the owner adopted it: retention may prune it.
     /// False for a row that only holds a pin of a folder Mnemosynce did not make.
     pub owned: bool,
@@ -453,7 +455,8 @@ impl History {
         task: &str,
     ) -> Result<HashMap<String, IndexEntry>, HistoryError> {
         let rows = sqlx::query(
-            "SELECT name, status, pinned, pin_note, origin FROM snapshots WHERE task = ?1",
+            "SELECT name, status, pinned, pin_note, origin, size_files, size_total, size_unique
+             FROM snapshots WHERE task = ?1",
         )
         .bind(task)
         .fetch_all(&self.pool)
@@ -465,6 +468,17 @@ impl History {
             let pinned: i64 = row.try_get("pinned")?;
             let origin: Option<String> = row.try_get("origin")?;
             let pin_note: Option<String> = row.try_get("pin_note")?;
+            let files: Option<i64> = row.try_get("size_files")?;
+            let total: Option<i64> = row.try_get("size_total")?;
+            let unique: Option<i64> = row.try_get("size_unique")?;
+            let sizes = match (files, total, unique) {
+                (Some(f), Some(t), Some(u)) => Some(crate::model::files::SnapshotSize {
+                    files: u64::try_from(f).unwrap_or(0),
+                    total: u64::try_from(t).unwrap_or(0),
+                    unique: u64::try_from(u).unwrap_or(0),
+                }),
+                _ => None,
+            };
             let completeness = if status == "partial" {
                 Completeness::Partial
             } else {
@@ -476,11 +490,39 @@ impl History {
                     completeness,
                     pinned: pinned != 0,
                     pin_note: pin_note.filter(|_| pinned != 0),
+                    sizes,
                     owned: origin.is_some(),
                 },
             );
         }
         Ok(out)
+    }
+
+    /// Stores a snapshot's measured sizes (a row is made for a snapshot the index did not know:
+    /// unpinned, not owned).
+    pub async fn set_snapshot_sizes(
+        &self,
+        task: &str,
+        name: &str,
+        taken_at: DateTime<Utc>,
+        sizes: &crate::model::files::SnapshotSize,
+    ) -> Result<(), HistoryError> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO snapshots (task, name, taken_at, size_files, size_total, size_unique)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (task, name) DO UPDATE SET size_files = excluded.size_files,
+                 size_total = excluded.size_total, size_unique = excluded.size_unique",
+        )
+        .bind(task)
+        .bind(name)
+        .bind(ms(taken_at))
+        .bind(n(sizes.files))
+        .bind(n(sizes.total))
+        .bind(n(sizes.unique))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Pins (with the owner's note) or unpins a snapshot: pinned snapshots are never pruned.

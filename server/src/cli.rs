@@ -137,9 +137,13 @@ pub struct SnapshotsArgs {
     /// Only this task.
     #[arg(long, value_name = "NAME")]
     pub task: Option<String>,
-    /// Print one JSON array: {task, name, time, status, pinned, pin_note, managed} per snapshot.
+    /// Print one JSON array: {task, name, time, status, pinned, pin_note, managed, sizes} per
+    /// snapshot.
     #[arg(long)]
     pub json: bool,
+    /// Measure every snapshot again from disk (files, total and unique size) before listing them.
+    #[arg(long)]
+    pub recount: bool,
 }
 
 /// What `mnemosynce snapshots` does besides listing them.

@@ -1540,3 +1540,57 @@ fn snapshots_versions_follows_one_file_through_every_snapshot() {
     let r = f.mnemosynce(&["snapshots", "versions", "Photos", "../etc/passwd"]);
     assert_eq!(r.code(), 3, "{r:?}");
 }
+
+#[test]
+fn each_run_measures_its_snapshot_and_the_one_before_and_recount_measures_all() {
+    let f = Fixture::new();
+    f.write_config();
+    f.write("big/one.bin", &vec![1u8; 200_000]);
+    f.write("big/two.bin", &vec![2u8; 200_000]);
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    f.write("new.bin", &vec![3u8; 300_000]);
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    let sizes = |r: &Run| -> Vec<(String, Value)> {
+        r.json()
+            .into_iter()
+            .map(|s| (s["name"].as_str().unwrap().to_string(), s["sizes"].clone()))
+            .collect()
+    };
+    let r = f.mnemosynce(&["snapshots", "--json"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let list = sizes(&r);
+    assert_eq!(list.len(), 2, "{r:?}");
+    let (newer, older) = (&list[0].1, &list[1].1);
+    assert_eq!(newer["files"], 3, "{r:?}");
+    assert_eq!(older["files"], 2, "{r:?}");
+    // Both share one.bin and two.bin: only the new file is the newer one's alone, and the older
+    // one holds nothing deleting it would free but its folders.
+    assert!(newer["total"].as_u64().unwrap() >= 700_000, "{r:?}");
+    assert!(newer["unique"].as_u64().unwrap() >= 300_000, "{r:?}");
+    assert!(newer["unique"].as_u64().unwrap() < 400_000, "{r:?}");
+    assert!(older["total"].as_u64().unwrap() >= 400_000, "{r:?}");
+    assert!(older["unique"].as_u64().unwrap() < 100_000, "{r:?}");
+
+    // A snapshot made by hand is measured by --recount.
+    let by_hand = f.task_dir().join("2020-01-01_000000");
+    fs::create_dir_all(&by_hand).unwrap();
+    fs::write(by_hand.join("old.bin"), vec![4u8; 50_000]).unwrap();
+    let r = f.mnemosynce(&["snapshots", "--json"]);
+    let hand = sizes(&r)
+        .into_iter()
+        .find(|(n, _)| n == "2020-01-01_000000")
+        .unwrap();
+    assert!(hand.1.is_null(), "{r:?}");
+    let r = f.mnemosynce(&["snapshots", "--recount", "--json"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(
+        r.stderr.contains("measured 3 snapshot(s) of Photos"),
+        "{r:?}"
+    );
+    let hand = sizes(&r)
+        .into_iter()
+        .find(|(n, _)| n == "2020-01-01_000000")
+        .unwrap();
+    assert_eq!(hand.1["files"], 1, "{r:?}");
+    assert!(hand.1["unique"].as_u64().unwrap() >= 50_000, "{r:?}");
+}

@@ -1,11 +1,12 @@
 //! The Snapshots page (`/snapshots`): every task's snapshots, newest first, with their time and age,
-//! whether they are complete, what retention keeps each for (or that the next run prunes it) and its
+//! whether they are complete, their files, size and unique size (what deleting one alone frees), what retention keeps each for (or that the next run prunes it) and its
 //! pin; *Pin* and *Unpin* are plain forms (they work without JavaScript: the server sends the browser
 //! back here). Each snapshot links to its browser (`browse.rs`). Rendered on the server only.
 
 use super::parts::{ago, error_line, loading, urlencode};
 use crate::api::snapshots::{get_snapshots, SnapshotRow, TaskSnapshots};
 use engine::model::snapshot::Completeness;
+use engine::model::units::human_bytes;
 use leptos::prelude::*;
 
 /// `/snapshots`
@@ -67,6 +68,9 @@ fn TaskTable(t: TaskSnapshots, now: chrono::DateTime<chrono::Utc>) -> impl IntoV
                         <th scope="col">"Snapshot"</th>
                         <th scope="col">"Taken"</th>
                         <th scope="col">"Status"</th>
+                        <th scope="col">"Files"</th>
+                        <th scope="col">"Size"</th>
+                        <th scope="col"><abbr title="What deleting this snapshot alone would free">"Unique"</abbr></th>
                         <th scope="col">"Retention"</th>
                         <th scope="col">"Pin"</th>
                     </tr>
@@ -103,6 +107,15 @@ fn SnapshotLine(
     let status = match info.status {
         Completeness::Complete => "complete",
         Completeness::Partial => "partial: some files could not be read (see the run's log)",
+    };
+    // Measured after the run that made it; older snapshots once `snapshots --recount` ran.
+    let (files, total, unique) = match info.sizes {
+        Some(z) => (
+            z.files.to_string(),
+            human_bytes(z.total),
+            human_bytes(z.unique),
+        ),
+        None => ("—".to_string(), "—".to_string(), "—".to_string()),
     };
     let retention = match (&row.kept_for, info.managed) {
         (_, false) => "kept: not adopted (`mnemosynce adopt` hands it to retention)".to_string(),
@@ -151,6 +164,9 @@ fn SnapshotLine(
             </td>
             <td>{when} " " <span class="muted">{age}</span></td>
             <td>{status}</td>
+            <td>{files}</td>
+            <td>{total}</td>
+            <td>{unique}</td>
             <td>{retention}</td>
             <td>{pin}</td>
         </tr>

@@ -1,7 +1,8 @@
 //! Getting files back out of a snapshot: the safe way in ([`beneath`]: folders, and files to read),
 //! a path inside a snapshot ([`InnerPath`]) and a folder's listing ([`list_folder`]). The CLI's
 //! `snapshots ls`, the web app's browser and its downloads use these; [`diff`] compares two
-//! snapshots of a task and [`versions`] follows one file through all of them (by inode first).
+//! snapshots of a task and [`versions`] follows one file through all of them (by inode first);
+//! [`measure`] counts a snapshot's files, total and unique size.
 //!
 //! Invariants: every path a request names is resolved beneath its snapshot one component at a time
 //! with `O_NOFOLLOW` on file descriptors, so a symbolic link — in the snapshot, or put in place of a
@@ -13,12 +14,14 @@ pub mod beneath;
 pub mod diff;
 pub mod listing;
 pub mod path;
+pub mod sizes;
 pub mod versions;
 
 pub use beneath::{open_file, open_folder, open_snapshot};
 pub use diff::diff;
 pub use listing::list_folder;
 pub use path::InnerPath;
+pub use sizes::measure;
 pub use versions::versions;
 
 use std::io;

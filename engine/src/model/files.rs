@@ -149,6 +149,17 @@ pub struct SnapshotDiff {
     pub same_inode: u64,
 }
 
+/// What a snapshot holds: its files, the bytes they take, and the bytes only it holds — what
+/// deleting it alone would free (files it shares with other snapshots through hard links are not).
+/// Allocated bytes (`st_blocks`), as `du` counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotSize {
+    /// Entries that are not folders.
+    pub files: u64,
+    pub total: u64,
+    pub unique: u64,
+}
+
 /// One version of a file: the snapshots in a row that hold the same bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileVersion {

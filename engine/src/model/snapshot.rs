@@ -140,6 +140,10 @@ pub struct SnapshotInfo {
     /// Why the owner pinned it, when they said.
     #[serde(default)]
     pub pin_note: Option<String>,
+    /// Its files, total and unique size, once measured (after the run that made it, or
+    /// `mnemosynce snapshots --recount`).
+    #[serde(default)]
+    pub sizes: Option<crate::model::files::SnapshotSize>,
     /// Mnemosynce made it or the owner adopted it, so retention may prune it. False for a
     /// snapshot-named folder found in the task folder (e.g. the original Mnemosynce's `YYYY-MM-DD`
     /// folders, or the owner's own): never deleted until adopted with `mnemosynce adopt TASK`.

@@ -203,6 +203,27 @@ impl RunContext {
             .await;
             return Err(BackupError::Promote(e));
         }
+        // The new snapshot's sizes, and the one before it (its unique size shrank: the new snapshot
+        // now shares its unchanged files). Not measured is a warning, never a failed backup.
+        let before = store
+            .snapshots()
+            .ok()
+            .and_then(|all| all.into_iter().filter(|n| *n < name).max());
+        let measure: Vec<SnapshotName> = before.into_iter().chain([name.clone()]).collect();
+        if let Err(e) = crate::store::record_sizes(
+            &self.config.dir_backup_local,
+            &self.history,
+            self.tz,
+            &task.name,
+            &measure,
+        )
+        .await
+        {
+            out.log(
+                LogLevel::Warn,
+                &format!("the snapshot's size was not measured: {e}"),
+            );
+        }
         let s = &outcome.stats;
         let mut message = format!(
             "snapshot {name}: {} files, {} copied ({} of {} bytes)",

@@ -127,6 +127,7 @@ pub async fn list_snapshots(
             pin_note: index
                 .get(&c.name.to_string())
                 .and_then(|e| e.pin_note.clone()),
+            sizes: index.get(&c.name.to_string()).and_then(|e| e.sizes),
             managed,
             name: c.name,
         })

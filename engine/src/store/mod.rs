@@ -17,14 +17,17 @@
 //! [`StoreError::NotAWorkingFolder`], and a symlink among their entries is never used.
 //!
 //! `listing.rs` joins the folders with the history's snapshot index ([`Listing`]): what every caller
-//! that shows or plans a task's snapshots reads; `pins.rs` pins and unpins ([`set_pin`]). Unit
-//! tests are in `tests.rs`.
+//! that shows or plans a task's snapshots reads; `pins.rs` pins and unpins ([`set_pin`]);
+//! `sizes.rs` measures snapshots and keeps their sizes ([`record_sizes`]). Unit tests are in
+//! `tests.rs`.
 
 mod listing;
 mod pins;
+mod sizes;
 
 pub use listing::{list_snapshots, listing, local_to_utc, plan_task, Listing, ListingError};
 pub use pins::{set_pin, PinError};
+pub use sizes::{record_sizes, SizesError};
 
 use crate::model::snapshot::SnapshotName;
 use std::ffi::OsStr;
