@@ -52,6 +52,11 @@ test('a snapshot is browsed, a file downloaded with its bytes, and a snapshot pi
     const got = readFileSync(await download.path());
     expect(got.equals(photo)).toBe(true);
 
+    // Its versions: one, in the one snapshot, with a download.
+    await page.locator('tr[data-kind="file"] a', { hasText: 'versions' }).click();
+    await expect(page.getByRole('heading', { name: /Versions of/ })).toContainText('/albums/2026/beach.jpg');
+    await expect(page.locator('table.file-versions tbody tr')).toHaveCount(1);
+
     // The HTML file of the backup downloads too: never opened in the app's origin.
     await page.goto(server.url + '/snapshots/browse?task=Photos&snapshot=2026-12-01_020000');
     const html = page.waitForEvent('download');
