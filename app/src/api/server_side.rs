@@ -89,6 +89,18 @@ pub fn config(b: &Backend) -> Result<(engine::model::config::Config, chrono_tz::
     Ok((c, tz))
 }
 
+/// Task `name` of the configuration, or why not.
+pub fn task_of<'a>(
+    config: &'a engine::model::config::Config,
+    name: &str,
+) -> Result<&'a engine::model::config::Task, ApiError> {
+    config
+        .tasks
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| invalid(format!("there is no task {name:?} in the configuration")))
+}
+
 /// The configuration for a server function that cannot do without it.
 pub fn usable_config(
     b: &Backend,

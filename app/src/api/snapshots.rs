@@ -103,16 +103,12 @@ pub async fn get_folder(
     descending: bool,
     page: usize,
 ) -> Result<FolderListing, ApiError> {
-    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
     use engine::files::{list_folder, FilesError, InnerPath};
     use engine::model::files::SortBy;
     let b = admin().await?;
     let (config, _) = usable_config(&b)?;
-    if !config.tasks.iter().any(|t| t.name == task) {
-        return Err(invalid(format!(
-            "there is no task {task:?} in the configuration"
-        )));
-    }
+    task_of(&config, &task)?;
     let inner = InnerPath::from_key(&path).map_err(invalid)?;
     let sort = SortBy::parse(&sort).unwrap_or_default();
     list_folder(
@@ -140,15 +136,11 @@ pub async fn set_pin(
     pin: bool,
     note: Option<String>,
 ) -> Result<(), ApiError> {
-    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
     use engine::store::PinError;
     let b = admin().await?;
     let (config, tz) = usable_config(&b)?;
-    let Some(t) = config.tasks.iter().find(|t| t.name == task) else {
-        return Err(invalid(format!(
-            "there is no task {task:?} in the configuration"
-        )));
-    };
+    let t = task_of(&config, &task)?;
     engine::store::set_pin(&config, &b.history, tz, t, &snapshot, pin, note.as_deref())
         .await
         .map_err(|e| match e {
@@ -165,14 +157,10 @@ pub async fn get_diff(
     older: String,
     newer: String,
 ) -> Result<engine::model::files::SnapshotDiff, ApiError> {
-    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
     let b = admin().await?;
     let (config, tz) = usable_config(&b)?;
-    let Some(t) = config.tasks.iter().find(|t| t.name == task) else {
-        return Err(invalid(format!(
-            "there is no task {task:?} in the configuration"
-        )));
-    };
+    let t = task_of(&config, &task)?;
     let older = if older.is_empty() {
         let list = engine::store::list_snapshots(&config, &b.history, tz, t)
             .await
@@ -202,14 +190,10 @@ pub async fn get_versions(
     task: String,
     path: String,
 ) -> Result<Vec<engine::model::files::FileVersion>, ApiError> {
-    use crate::api::server_side::{admin, fail, invalid, usable_config};
+    use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
     let b = admin().await?;
     let (config, tz) = usable_config(&b)?;
-    let Some(t) = config.tasks.iter().find(|t| t.name == task) else {
-        return Err(invalid(format!(
-            "there is no task {task:?} in the configuration"
-        )));
-    };
+    let t = task_of(&config, &task)?;
     let inner = engine::files::InnerPath::from_key(&path).map_err(invalid)?;
     let mut names: Vec<String> = engine::store::list_snapshots(&config, &b.history, tz, t)
         .await

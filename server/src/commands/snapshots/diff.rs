@@ -3,6 +3,7 @@
 //! summary line, the differing entries (`added`, `removed`, `changed`, `metadata`), then the counts
 //! per folder; `--json`: the engine's `SnapshotDiff`.
 
+use super::common::{on_disk, print_json};
 use crate::cli::{Cli, DiffArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::commands::load::{read_side, select_tasks};
@@ -51,30 +52,12 @@ pub async fn execute(cli: &Cli, args: &DiffArgs) -> ExitCode {
     let root = config.dir_backup_local.clone();
     let (task, limit) = (args.task.clone(), args.limit);
     let (o, n) = (older.clone(), newer.clone());
-    let result =
-        tokio::task::spawn_blocking(move || engine::files::diff(&root, &task, &o, &n, limit)).await;
-    let d = match result {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
+    let d = match on_disk(move || engine::files::diff(&root, &task, &o, &n, limit)).await {
+        Ok(d) => d,
+        Err(code) => return code,
     };
     if args.json {
-        return match serde_json::to_string(&d) {
-            Ok(s) => {
-                println!("{s}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_FAILURE)
-            }
-        };
+        return print_json(&d);
     }
     println!(
         "{} {older} -> {newer}: {}; {} unchanged (same inode)",

@@ -2,6 +2,7 @@
 //! size (`--recount` measures them all again first; `--json`: one array of
 //! `{task, name, time, status, pinned, pin_note, managed, sizes}`).
 
+use super::common::print_json;
 use crate::cli::{Cli, SnapshotsArgs};
 use crate::commands::exit::EXIT_FAILURE;
 use crate::commands::load::{read_side, select_tasks};
@@ -50,14 +51,9 @@ pub async fn execute(cli: &Cli, args: &SnapshotsArgs) -> ExitCode {
         }
     }
     if args.json {
-        match serde_json::to_string(&all) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_FAILURE);
-            }
-        }
-    } else if all.is_empty() {
+        return print_json(&all);
+    }
+    if all.is_empty() {
         println!("no snapshots yet");
     } else {
         for s in all {

@@ -3,6 +3,7 @@
 //! mode, size, time in the configured zone, the name as shown (`name/` for a folder, `name -> target`
 //! for a link); `--json`: the engine's `FolderListing`.
 
+use super::common::print_json;
 use crate::cli::{Cli, LsArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::commands::load::read_side;
@@ -49,16 +50,7 @@ pub async fn execute(cli: &Cli, args: &LsArgs) -> ExitCode {
         }
     };
     if args.json {
-        return match serde_json::to_string(&listing) {
-            Ok(s) => {
-                println!("{s}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_FAILURE)
-            }
-        };
+        return print_json(&listing);
     }
     println!(
         "{} {} {}  ({} entries)",

@@ -2,6 +2,7 @@
 //! folder of one (`ls.rs`), what changed between two (`diff.rs`), a file's versions
 //! (`versions.rs`), pins (`pin.rs`).
 
+mod common;
 mod diff;
 mod list;
 mod ls;

@@ -2,6 +2,7 @@
 //! snapshots, oldest first (`engine::files::versions`): which snapshots hold each, its size and
 //! modification time. `--json`: the engine's `FileVersion`s.
 
+use super::common::{on_disk, print_json};
 use crate::cli::{Cli, VersionsArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::commands::load::{read_side, select_tasks};
@@ -45,32 +46,13 @@ pub async fn execute(cli: &Cli, args: &VersionsArgs) -> ExitCode {
     let root = config.dir_backup_local.clone();
     let task_name = task.name.clone();
     let inner = path.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        engine::files::versions(&root, &task_name, &names, &inner)
-    })
-    .await;
+    let found = on_disk(move || engine::files::versions(&root, &task_name, &names, &inner)).await;
     let versions = match found {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
+        Ok(v) => v,
+        Err(code) => return code,
     };
     if args.json {
-        return match serde_json::to_string(&versions) {
-            Ok(s) => {
-                println!("{s}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_FAILURE)
-            }
-        };
+        return print_json(&versions);
     }
     if versions.is_empty() {
         println!("{} {}: in no snapshot", task.name, path.display());
