@@ -4,13 +4,18 @@
 //! `lib → routes → islands → pages`, without circles.
 
 use crate::islands::{SettingsIsland, SettingsPage};
+#[cfg(feature = "ssr")]
 use crate::pages;
 use crate::pages::parts::{loading, ErrorLine};
 use leptos::prelude::*;
+#[cfg(feature = "ssr")]
 use leptos_router::components::{Route, Routes};
+#[cfg(feature = "ssr")]
 use leptos_router::{path, SsrMode};
 
-/// Every page of the app, by address; anything else is [`pages::NotFound`].
+/// Every page of the app, by address; anything else is [`pages::NotFound`]. Server only: the
+/// browser never routes (pages are rendered by the server; only their islands hydrate).
+#[cfg(feature = "ssr")]
 #[component]
 pub fn AppRoutes() -> impl IntoView {
     view! {
@@ -102,3 +107,8 @@ pub fn WizardRoute() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// The browser's build has no route table (see above).
+#[cfg(not(feature = "ssr"))]
+#[component]
+pub fn AppRoutes() -> impl IntoView {}

@@ -12,6 +12,7 @@ pub mod retention;
 pub mod runs;
 pub mod schedule;
 pub mod setup;
+#[cfg(feature = "ssr")]
 pub mod snapshots;
 
 #[cfg(feature = "ssr")]

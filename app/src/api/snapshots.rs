@@ -1,11 +1,11 @@
-//! The server functions of the Snapshots page and the snapshot browser: every task's snapshots with
-//! what retention says of each (`engine::store`), one page of a folder of a snapshot
-//! (`engine::files`, beneath the snapshot, links never followed), and pins (`engine::store::set_pin`,
-//! as the CLI's `snapshots pin`). File downloads are a plain route of the server
-//! (`server/src/download.rs`), not a server function: they stream.
+//! What the Snapshots pages read and do: every task's snapshots with what retention says of each
+//! (`engine::store`), one page of a folder of a snapshot (`engine::files`, beneath the snapshot,
+//! links never followed), what changed between two snapshots, a file's versions (server-side
+//! loaders, see [`load`]), and pins (`engine::store::set_pin`, as the CLI's `snapshots pin`; a server
+//! function, the page's forms post to it). File downloads are a plain route of the server
+//! (`server/src/download.rs`): they stream. Server only (feature `ssr`), like the pages that use it.
 
 use super::error::ApiError;
-use engine::model::files::FolderListing;
 use engine::model::snapshot::SnapshotInfo;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -39,94 +39,6 @@ pub struct SnapshotsPage {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Every task's snapshots, with the retention plan's verdict on each.
-#[server(endpoint = "get_snapshots")]
-pub async fn get_snapshots() -> Result<SnapshotsPage, ApiError> {
-    use crate::api::server_side::{admin, config};
-    let b = admin().await?;
-    let (config, tz) = match config(&b) {
-        Ok(v) => v,
-        Err(e) => {
-            return Ok(SnapshotsPage {
-                tasks: Vec::new(),
-                config_error: Some(e),
-                now: chrono::Utc::now(),
-            })
-        }
-    };
-    let mut out = Vec::new();
-    for task in &config.tasks {
-        let listed = engine::store::list_snapshots(&config, &b.history, tz, task).await;
-        let plan = engine::store::plan_task(&config, &b.history, tz, task).await;
-        out.push(match (listed, plan) {
-            (Ok(list), Ok(plan)) => TaskSnapshots {
-                task: task.name.clone(),
-                snapshots: list
-                    .into_iter()
-                    .map(|info| {
-                        let kept_for = plan
-                            .iter()
-                            .find(|d| d.name == info.name)
-                            .filter(|d| d.keep())
-                            .map(|d| {
-                                let reasons: Vec<String> =
-                                    d.reasons.iter().map(|r| r.to_string()).collect();
-                                reasons.join(", ")
-                            });
-                        SnapshotRow { info, kept_for }
-                    })
-                    .collect(),
-                problem: None,
-            },
-            (Err(e), _) | (_, Err(e)) => TaskSnapshots {
-                task: task.name.clone(),
-                snapshots: Vec::new(),
-                problem: Some(e.to_string()),
-            },
-        });
-    }
-    Ok(SnapshotsPage {
-        tasks: out,
-        config_error: None,
-        now: chrono::Utc::now(),
-    })
-}
-
-/// One page of folder `path` (its key, empty for the top) of a snapshot, sorted by `sort` (`name`,
-/// `size`, `modified`), folders first.
-#[server(endpoint = "get_folder")]
-pub async fn get_folder(
-    task: String,
-    snapshot: String,
-    path: String,
-    sort: String,
-    descending: bool,
-    page: usize,
-) -> Result<FolderListing, ApiError> {
-    use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
-    use engine::files::{list_folder, FilesError, InnerPath};
-    use engine::model::files::SortBy;
-    let b = admin().await?;
-    let (config, _) = usable_config(&b)?;
-    task_of(&config, &task)?;
-    let inner = InnerPath::from_key(&path).map_err(invalid)?;
-    let sort = SortBy::parse(&sort).unwrap_or_default();
-    list_folder(
-        &config.dir_backup_local,
-        &task,
-        &snapshot,
-        &inner,
-        sort,
-        descending,
-        page.saturating_mul(FOLDER_PAGE),
-        FOLDER_PAGE,
-    )
-    .map_err(|e| match e {
-        FilesError::Io { .. } => fail(e),
-        _ => invalid(e),
-    })
-}
-
 /// Pins (`pin` = true, with `note`) or unpins a snapshot. Also works as a plain form post (the
 /// Snapshots page's buttons): the server then sends the browser back to the page.
 #[server(endpoint = "set_pin")]
@@ -149,62 +61,156 @@ pub async fn set_pin(
         })
 }
 
-/// What changed from `older` to `newer` of `task`; an empty `older` means the snapshot before
-/// `newer`. At most 2 000 entries listed (the counts cover all).
-#[server(endpoint = "get_diff")]
-pub async fn get_diff(
-    task: String,
-    older: String,
-    newer: String,
-) -> Result<engine::model::files::SnapshotDiff, ApiError> {
-    use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
-    let b = admin().await?;
-    let (config, tz) = usable_config(&b)?;
-    let t = task_of(&config, &task)?;
-    let older = if older.is_empty() {
-        let list = engine::store::list_snapshots(&config, &b.history, tz, t)
-            .await
-            .map_err(fail)?;
-        let at = list.iter().position(|s| s.name.to_string() == newer);
-        match at.and_then(|i| list.get(i + 1)) {
-            Some(s) => s.name.to_string(),
-            None => {
-                return Err(invalid(format!(
-                    "{newer} is the oldest snapshot of {task}: there is nothing before it to compare with"
-                )))
+/// The loaders of the Snapshots pages, which are rendered on the server only (they have no
+/// islands): plain functions, not server functions — nothing else calls them. The pin form's target
+/// stays a server function.
+mod load {
+    use super::*;
+    use engine::model::files::FolderListing;
+
+    /// Every task's snapshots, with the retention plan's verdict on each.
+    pub async fn get_snapshots() -> Result<SnapshotsPage, ApiError> {
+        use crate::api::server_side::{admin, config};
+        let b = admin().await?;
+        let (config, tz) = match config(&b) {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(SnapshotsPage {
+                    tasks: Vec::new(),
+                    config_error: Some(e),
+                    now: chrono::Utc::now(),
+                })
             }
+        };
+        let mut out = Vec::new();
+        for task in &config.tasks {
+            let listed = engine::store::list_snapshots(&config, &b.history, tz, task).await;
+            let plan = engine::store::plan_task(&config, &b.history, tz, task).await;
+            out.push(match (listed, plan) {
+                (Ok(list), Ok(plan)) => TaskSnapshots {
+                    task: task.name.clone(),
+                    snapshots: list
+                        .into_iter()
+                        .map(|info| {
+                            let kept_for = plan
+                                .iter()
+                                .find(|d| d.name == info.name)
+                                .filter(|d| d.keep())
+                                .map(|d| {
+                                    let reasons: Vec<String> =
+                                        d.reasons.iter().map(|r| r.to_string()).collect();
+                                    reasons.join(", ")
+                                });
+                            SnapshotRow { info, kept_for }
+                        })
+                        .collect(),
+                    problem: None,
+                },
+                (Err(e), _) | (_, Err(e)) => TaskSnapshots {
+                    task: task.name.clone(),
+                    snapshots: Vec::new(),
+                    problem: Some(e.to_string()),
+                },
+            });
         }
-    } else {
-        older
-    };
-    let root = config.dir_backup_local.clone();
-    tokio::task::spawn_blocking(move || engine::files::diff(&root, &task, &older, &newer, 2000))
-        .await
-        .map_err(fail)?
-        .map_err(invalid)
+        Ok(SnapshotsPage {
+            tasks: out,
+            config_error: None,
+            now: chrono::Utc::now(),
+        })
+    }
+
+    /// One page of folder `path` (its key, empty for the top) of a snapshot, sorted by `sort` (`name`,
+    /// `size`, `modified`), folders first.
+    pub async fn get_folder(
+        task: String,
+        snapshot: String,
+        path: String,
+        sort: String,
+        descending: bool,
+        page: usize,
+    ) -> Result<FolderListing, ApiError> {
+        use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
+        use engine::files::{list_folder, FilesError, InnerPath};
+        use engine::model::files::SortBy;
+        let b = admin().await?;
+        let (config, _) = usable_config(&b)?;
+        task_of(&config, &task)?;
+        let inner = InnerPath::from_key(&path).map_err(invalid)?;
+        let sort = SortBy::parse(&sort).unwrap_or_default();
+        list_folder(
+            &config.dir_backup_local,
+            &task,
+            &snapshot,
+            &inner,
+            sort,
+            descending,
+            page.saturating_mul(FOLDER_PAGE),
+            FOLDER_PAGE,
+        )
+        .map_err(|e| match e {
+            FilesError::Io { .. } => fail(e),
+            _ => invalid(e),
+        })
+    }
+
+    /// What changed from `older` to `newer` of `task`; an empty `older` means the snapshot before
+    /// `newer`. At most 2 000 entries listed (the counts cover all).
+    pub async fn get_diff(
+        task: String,
+        older: String,
+        newer: String,
+    ) -> Result<engine::model::files::SnapshotDiff, ApiError> {
+        use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
+        let b = admin().await?;
+        let (config, tz) = usable_config(&b)?;
+        let t = task_of(&config, &task)?;
+        let older = if older.is_empty() {
+            let list = engine::store::list_snapshots(&config, &b.history, tz, t)
+                .await
+                .map_err(fail)?;
+            let at = list.iter().position(|s| s.name.to_string() == newer);
+            match at.and_then(|i| list.get(i + 1)) {
+                Some(s) => s.name.to_string(),
+                None => {
+                    return Err(invalid(format!(
+                        "{newer} is the oldest snapshot of {task}: there is nothing before it to compare with"
+                    )))
+                }
+            }
+        } else {
+            older
+        };
+        let root = config.dir_backup_local.clone();
+        tokio::task::spawn_blocking(move || engine::files::diff(&root, &task, &older, &newer, 2000))
+            .await
+            .map_err(fail)?
+            .map_err(invalid)
+    }
+
+    /// The versions of file `path` (its key) across the snapshots of `task`, oldest first.
+    pub async fn get_versions(
+        task: String,
+        path: String,
+    ) -> Result<Vec<engine::model::files::FileVersion>, ApiError> {
+        use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
+        let b = admin().await?;
+        let (config, tz) = usable_config(&b)?;
+        let t = task_of(&config, &task)?;
+        let inner = engine::files::InnerPath::from_key(&path).map_err(invalid)?;
+        let mut names: Vec<String> = engine::store::list_snapshots(&config, &b.history, tz, t)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        names.reverse();
+        let root = config.dir_backup_local.clone();
+        tokio::task::spawn_blocking(move || engine::files::versions(&root, &task, &names, &inner))
+            .await
+            .map_err(fail)?
+            .map_err(invalid)
+    }
 }
 
-/// The versions of file `path` (its key) across the snapshots of `task`, oldest first.
-#[server(endpoint = "get_versions")]
-pub async fn get_versions(
-    task: String,
-    path: String,
-) -> Result<Vec<engine::model::files::FileVersion>, ApiError> {
-    use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
-    let b = admin().await?;
-    let (config, tz) = usable_config(&b)?;
-    let t = task_of(&config, &task)?;
-    let inner = engine::files::InnerPath::from_key(&path).map_err(invalid)?;
-    let mut names: Vec<String> = engine::store::list_snapshots(&config, &b.history, tz, t)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|s| s.name.to_string())
-        .collect();
-    names.reverse();
-    let root = config.dir_backup_local.clone();
-    tokio::task::spawn_blocking(move || engine::files::versions(&root, &task, &names, &inner))
-        .await
-        .map_err(fail)?
-        .map_err(invalid)
-}
+pub use load::{get_diff, get_folder, get_snapshots, get_versions};
