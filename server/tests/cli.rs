@@ -133,6 +133,10 @@ impl Drop for Proc {
 
 /// A data directory, a source and a store root in one temporary folder under /tmp (mode 0755, so
 /// the user `nobody` can reach it when a test drops root).
+/// A task's retention line that keeps only the newest snapshot.
+const KEEP_ONLY_THE_NEWEST: &str =
+    "    retention: {keep_last: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0}\n";
+
 struct Fixture {
     root: PathBuf,
     data: PathBuf,
@@ -666,11 +670,7 @@ fn snapshots_and_plan_print_json_and_filter_by_task() {
         &f.store,
         &[
             ("Photos", &f.source, ""),
-            (
-                "Docs",
-                &docs_src,
-                "    retention: {keep_last: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0}\n",
-            ),
+            ("Docs", &docs_src, KEEP_ONLY_THE_NEWEST),
         ],
     ));
     f.write("a.jpg", b"a");
@@ -1399,14 +1399,7 @@ fn snapshots_ls_shows_a_folder_with_links_unfollowed_and_odd_names_escaped() {
 #[test]
 fn a_pinned_snapshot_outlives_retention_until_it_is_unpinned() {
     let f = Fixture::new();
-    f.write_config_text(&f.yaml(
-        &f.store,
-        &[(
-            "Photos",
-            &f.source,
-            "    retention: {keep_last: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0}\n",
-        )],
-    ));
+    f.write_config_text(&f.yaml(&f.store, &[("Photos", &f.source, KEEP_ONLY_THE_NEWEST)]));
     f.write("a.jpg", b"a");
     assert_eq!(f.mnemosynce(&["run"]).code(), 0);
     let first = f.snapshots().pop().unwrap();

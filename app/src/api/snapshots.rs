@@ -13,6 +13,18 @@ use serde::{Deserialize, Serialize};
 /// Entries a page of the browser shows.
 pub const FOLDER_PAGE: usize = 200;
 
+/// What the snapshot browser's address asks for: a folder (its key, empty for the top) of a
+/// snapshot, in an order (`name`, `size`, `modified`), one page of [`FOLDER_PAGE`] entries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FolderQuery {
+    pub task: String,
+    pub snapshot: String,
+    pub path: String,
+    pub sort: String,
+    pub descending: bool,
+    pub page: usize,
+}
+
 /// One snapshot as the Snapshots page lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotRow {
@@ -120,35 +132,32 @@ mod load {
         })
     }
 
-    /// One page of folder `path` (its key, empty for the top) of a snapshot, sorted by `sort` (`name`,
-    /// `size`, `modified`), folders first.
-    pub async fn get_folder(
-        task: String,
-        snapshot: String,
-        path: String,
-        sort: String,
-        descending: bool,
-        page: usize,
-    ) -> Result<FolderListing, ApiError> {
+    /// The page of a folder that `q` asks for, folders first.
+    pub async fn get_folder(q: FolderQuery) -> Result<FolderListing, ApiError> {
+        let FolderQuery {
+            task,
+            snapshot,
+            path,
+            sort,
+            descending,
+            page,
+        } = q;
         use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
-        use engine::files::{list_folder, FilesError, InnerPath};
+        use engine::files::{list_folder, FilesError, InnerPath, Window};
         use engine::model::files::SortBy;
         let b = admin().await?;
         let (config, _) = usable_config(&b)?;
         task_of(&config, &task)?;
         let inner = InnerPath::from_key(&path).map_err(invalid)?;
         let sort = SortBy::parse(&sort).unwrap_or_default();
-        list_folder(
-            &config.dir_backup_local,
-            &task,
-            &snapshot,
-            &inner,
+        let window = Window {
             sort,
             descending,
-            page.saturating_mul(FOLDER_PAGE),
-            FOLDER_PAGE,
-        )
-        .map_err(|e| match e {
+            offset: page.saturating_mul(FOLDER_PAGE),
+            limit: FOLDER_PAGE,
+        };
+        list_folder(&config.dir_backup_local, &task, &snapshot, &inner, window).map_err(|e| match e
+        {
             FilesError::Io { .. } => fail(e),
             _ => invalid(e),
         })
@@ -163,15 +172,17 @@ mod load {
     ) -> Result<engine::model::files::SnapshotDiff, ApiError> {
         use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
         let b = admin().await?;
-        let (config, tz) = usable_config(&b)?;
+        let (config, _) = usable_config(&b)?;
         let t = task_of(&config, &task)?;
         let older = if older.is_empty() {
-            let list = engine::store::list_snapshots(&config, &b.history, tz, t)
-                .await
-                .map_err(fail)?;
-            let at = list.iter().position(|s| s.name.to_string() == newer);
-            match at.and_then(|i| list.get(i + 1)) {
-                Some(s) => s.name.to_string(),
+            let store = engine::store::TaskStore::new(&config.dir_backup_local, &t.name);
+            let before = engine::model::snapshot::SnapshotName::parse(&newer)
+                .map(|n| store.before(&n))
+                .transpose()
+                .map_err(fail)?
+                .flatten();
+            match before {
+                Some(s) => s.to_string(),
                 None => {
                     return Err(invalid(format!(
                         "{newer} is the oldest snapshot of {task}: there is nothing before it to compare with"
@@ -195,16 +206,15 @@ mod load {
     ) -> Result<Vec<engine::model::files::FileVersion>, ApiError> {
         use crate::api::server_side::{admin, fail, invalid, task_of, usable_config};
         let b = admin().await?;
-        let (config, tz) = usable_config(&b)?;
+        let (config, _) = usable_config(&b)?;
         let t = task_of(&config, &task)?;
         let inner = engine::files::InnerPath::from_key(&path).map_err(invalid)?;
-        let mut names: Vec<String> = engine::store::list_snapshots(&config, &b.history, tz, t)
-            .await
+        let names: Vec<String> = engine::store::TaskStore::new(&config.dir_backup_local, &t.name)
+            .snapshots()
             .map_err(fail)?
-            .into_iter()
-            .map(|s| s.name.to_string())
+            .iter()
+            .map(ToString::to_string)
             .collect();
-        names.reverse();
         let root = config.dir_backup_local.clone();
         tokio::task::spawn_blocking(move || engine::files::versions(&root, &task, &names, &inner))
             .await

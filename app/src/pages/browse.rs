@@ -7,45 +7,32 @@
 //! whatever bytes its name holds. Rendered on the server only: plain links, no JavaScript needed.
 
 use super::parts::{error_line, loading, urlencode, urlencode_path, utc};
-use crate::api::snapshots::{get_folder, FOLDER_PAGE};
+use crate::api::snapshots::{get_folder, FolderQuery, FOLDER_PAGE};
 use engine::model::files::{mode_text, EntryKind, FileEntry, FolderListing};
 use engine::model::units::human_bytes;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-/// What the address asks for.
-#[derive(Clone, Debug, PartialEq)]
-struct Wanted {
-    task: String,
-    snapshot: String,
-    path: String,
-    sort: String,
-    descending: bool,
-    page: usize,
+/// The address of the browser at another folder (key), order or page of `w`'s snapshot.
+fn href(w: &FolderQuery, path: &str, sort: &str, descending: bool, page: usize) -> String {
+    format!(
+        "/snapshots/browse?task={}&snapshot={}&path={}&sort={}&desc={}&page={page}",
+        urlencode(&w.task),
+        urlencode(&w.snapshot),
+        urlencode_path(path),
+        urlencode(sort),
+        u8::from(descending)
+    )
 }
 
-impl Wanted {
-    /// The address of this view with another folder, order or page.
-    fn href(&self, path: &str, sort: &str, descending: bool, page: usize) -> String {
-        format!(
-            "/snapshots/browse?task={}&snapshot={}&path={}&sort={}&desc={}&page={page}",
-            urlencode(&self.task),
-            urlencode(&self.snapshot),
-            urlencode_path(path),
-            urlencode(sort),
-            u8::from(descending)
-        )
-    }
-
-    /// The download address of the file with key `path`.
-    fn download(&self, path: &str) -> String {
-        format!(
-            "/snapshots/download?task={}&snapshot={}&path={}",
-            urlencode(&self.task),
-            urlencode(&self.snapshot),
-            urlencode_path(path)
-        )
-    }
+/// The download address of the file with key `path` of `w`'s snapshot.
+fn download(w: &FolderQuery, path: &str) -> String {
+    format!(
+        "/snapshots/download?task={}&snapshot={}&path={}",
+        urlencode(&w.task),
+        urlencode(&w.snapshot),
+        urlencode_path(path)
+    )
 }
 
 /// `/snapshots/browse`
@@ -53,7 +40,7 @@ impl Wanted {
 pub fn Browse() -> impl IntoView {
     let query = use_query_map();
     let wanted = move || {
-        query.with(|q| Wanted {
+        query.with(|q| FolderQuery {
             task: q.get("task").unwrap_or_default(),
             snapshot: q.get("snapshot").unwrap_or_default(),
             path: q.get("path").unwrap_or_default(),
@@ -62,9 +49,7 @@ pub fn Browse() -> impl IntoView {
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
         })
     };
-    let listing = Resource::new(wanted, |w| {
-        get_folder(w.task, w.snapshot, w.path, w.sort, w.descending, w.page)
-    });
+    let listing = Resource::new(wanted, get_folder);
     view! {
         <section class="page browse">
             <Suspense fallback=loading>
@@ -85,19 +70,20 @@ pub fn Browse() -> impl IntoView {
 }
 
 #[component]
-fn Folder(l: FolderListing, w: Wanted) -> impl IntoView {
+fn Folder(l: FolderListing, w: FolderQuery) -> impl IntoView {
     // The breadcrumb: each folder on the way, by its shown name and its key.
     let mut crumbs = vec![view! { <a href="/snapshots">"Snapshots"</a> }.into_any()];
     crumbs.push(view! { <span>{l.task.clone()}</span> }.into_any());
     crumbs.push(
-        view! { <a href=w.href("", &w.sort, w.descending, 0)>{l.snapshot.clone()}</a> }.into_any(),
+        view! { <a href=href(&w, "", &w.sort, w.descending, 0)>{l.snapshot.clone()}</a> }
+            .into_any(),
     );
     let shown: Vec<&str> = l.path.split('/').filter(|p| !p.is_empty()).collect();
     let keys: Vec<&str> = l.key.split('/').filter(|p| !p.is_empty()).collect();
     for (i, name) in shown.iter().enumerate() {
         let key = keys.get(..=i).map(|k| k.join("/")).unwrap_or_default();
         crumbs.push(
-            view! { <a href=w.href(&key, &w.sort, w.descending, 0)>{name.to_string()}</a> }
+            view! { <a href=href(&w, &key, &w.sort, w.descending, 0)>{name.to_string()}</a> }
                 .into_any(),
         );
     }
@@ -117,15 +103,15 @@ fn Folder(l: FolderListing, w: Wanted) -> impl IntoView {
             _ => "none",
         };
         view! {
-            <th scope="col" aria-sort=aria><a href=w.href(&l.key, sort, desc, 0)>{label}{mark}</a></th>
+            <th scope="col" aria-sort=aria><a href=href(&w, &l.key, sort, desc, 0)>{label}{mark}</a></th>
         }
     };
     let first = l.offset + 1;
     let last = l.offset + l.entries.len();
     let previous = (w.page > 0)
-        .then(|| view! { <a class="button" href=w.href(&l.key, &w.sort, w.descending, w.page - 1)>"Previous"</a> });
+        .then(|| view! { <a class="button" href=href(&w, &l.key, &w.sort, w.descending, w.page - 1)>"Previous"</a> });
     let next = (last < l.total)
-        .then(|| view! { <a class="button" href=w.href(&l.key, &w.sort, w.descending, w.page + 1)>"Next"</a> });
+        .then(|| view! { <a class="button" href=href(&w, &l.key, &w.sort, w.descending, w.page + 1)>"Next"</a> });
     let count = if l.total == 0 {
         "This folder is empty.".to_string()
     } else if l.total <= FOLDER_PAGE {
@@ -158,7 +144,7 @@ fn Folder(l: FolderListing, w: Wanted) -> impl IntoView {
 }
 
 /// One entry: a folder links deeper, a file downloads, a link shows its target.
-fn entry_row(e: &FileEntry, folder: &str, w: &Wanted) -> impl IntoView {
+fn entry_row(e: &FileEntry, folder: &str, w: &FolderQuery) -> impl IntoView {
     let key = if folder.is_empty() {
         e.key.clone()
     } else {
@@ -166,11 +152,11 @@ fn entry_row(e: &FileEntry, folder: &str, w: &Wanted) -> impl IntoView {
     };
     let name = match e.kind {
         EntryKind::Folder => {
-            view! { <a href=w.href(&key, &w.sort, w.descending, 0)>"📁 " {e.name.clone()} "/"</a> }
+            view! { <a href=href(w, &key, &w.sort, w.descending, 0)>"📁 " {e.name.clone()} "/"</a> }
                 .into_any()
         }
         EntryKind::File => view! {
-            <a href=w.download(&key) download="">{e.name.clone()}</a>
+            <a href=download(w, &key) download="">{e.name.clone()}</a>
             " " <a class="muted" href=format!("/snapshots/versions?task={}&path={}", urlencode(&w.task), urlencode_path(&key))>"versions"</a>
         }
         .into_any(),

@@ -21,19 +21,30 @@ struct Raw {
     mode: u32,
 }
 
-/// Entries `offset..offset + limit` of folder `path` of a snapshot, in `sort` order (`descending`
-/// reverses it within folders and within the rest).
-#[allow(clippy::too_many_arguments)]
+/// Which entries of a folder, in which order: `offset..offset + limit` in `sort` order
+/// (`descending` reverses it within the folders and within the rest).
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub sort: SortBy,
+    pub descending: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// The `window` of folder `path` of a snapshot.
 pub fn list_folder(
     store_root: &Path,
     task: &str,
     snapshot: &str,
     path: &InnerPath,
-    sort: SortBy,
-    descending: bool,
-    offset: usize,
-    limit: usize,
+    window: Window,
 ) -> Result<FolderListing, FilesError> {
+    let Window {
+        sort,
+        descending,
+        offset,
+        limit,
+    } = window;
     let top = open_snapshot(store_root, task, snapshot)?;
     let folder = open_folder(&top, snapshot, path)?;
     let io = |source: std::io::Error| FilesError::Io {

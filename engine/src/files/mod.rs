@@ -19,7 +19,7 @@ pub mod versions;
 
 pub use beneath::{open_file, open_folder, open_snapshot};
 pub use diff::diff;
-pub use listing::list_folder;
+pub use listing::{list_folder, Window};
 pub use path::InnerPath;
 pub use sizes::measure;
 pub use versions::versions;

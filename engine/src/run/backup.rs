@@ -205,10 +205,7 @@ impl RunContext {
         }
         // The new snapshot's sizes, and the one before it (its unique size shrank: the new snapshot
         // now shares its unchanged files). Not measured is a warning, never a failed backup.
-        let before = store
-            .snapshots()
-            .ok()
-            .and_then(|all| all.into_iter().filter(|n| *n < name).max());
+        let before = store.before(&name).ok().flatten();
         let measure: Vec<SnapshotName> = before.into_iter().chain([name.clone()]).collect();
         if let Err(e) = crate::store::record_sizes(
             &self.config.dir_backup_local,

@@ -237,6 +237,11 @@ impl TaskStore {
         Ok(names)
     }
 
+    /// The snapshot just before `name` (the one a run of `name` hard-linked against), if any.
+    pub fn before(&self, name: &SnapshotName) -> Result<Option<SnapshotName>, StoreError> {
+        Ok(self.snapshots()?.into_iter().rfind(|n| n < name))
+    }
+
     /// The newest snapshot, if any.
     pub fn newest(&self) -> Result<Option<SnapshotName>, StoreError> {
         Ok(self.snapshots()?.pop())

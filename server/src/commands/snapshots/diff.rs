@@ -6,15 +6,16 @@
 use super::common::{on_disk, print_json};
 use crate::cli::{Cli, DiffArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
-use crate::commands::load::{read_side, select_tasks};
+use crate::commands::load::read_side;
 use engine::model::files::{EntryKind, FolderChanges};
+use engine::model::snapshot::SnapshotName;
 use engine::model::units::human_bytes;
 use engine::store;
 use std::process::ExitCode;
 
 /// `mnemosynce snapshots diff`
 pub async fn execute(cli: &Cli, args: &DiffArgs) -> ExitCode {
-    let (config, tz, history) = match read_side(cli, Some(&args.task)).await {
+    let (config, _tz, _history) = match read_side(cli, Some(&args.task)).await {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -22,23 +23,17 @@ pub async fn execute(cli: &Cli, args: &DiffArgs) -> ExitCode {
         Some(newer) => (args.older.clone(), newer.clone()),
         None => {
             // The snapshot before the one named.
-            let Some(&task) = select_tasks(&config, Some(&args.task))
-                .unwrap_or_default()
-                .first()
-            else {
-                return ExitCode::from(EXIT_CONFIG);
-            };
-            let list = match store::list_snapshots(&config, &history, tz, task).await {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("error: {}: {e}", task.name);
+            let store = store::TaskStore::new(&config.dir_backup_local, &args.task);
+            let before = match SnapshotName::parse(&args.older).map(|n| store.before(&n)) {
+                Some(Ok(b)) => b,
+                Some(Err(e)) => {
+                    eprintln!("error: {}: {e}", args.task);
                     return ExitCode::from(EXIT_FAILURE);
                 }
+                None => None,
             };
-            // Newest first: the one before is the next in the list.
-            let at = list.iter().position(|s| s.name.to_string() == args.older);
-            match at.and_then(|i| list.get(i + 1)) {
-                Some(before) => (before.name.to_string(), args.older.clone()),
+            match before {
+                Some(before) => (before.to_string(), args.older.clone()),
                 None => {
                     eprintln!(
                         "error: task {:?} has no snapshot before {:?} to compare it with; name two snapshots (`mnemosynce snapshots --task {:?}` lists them)",

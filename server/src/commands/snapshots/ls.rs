@@ -7,7 +7,7 @@ use super::common::print_json;
 use crate::cli::{Cli, LsArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
 use crate::commands::load::read_side;
-use engine::files::{list_folder, FilesError, InnerPath};
+use engine::files::{list_folder, FilesError, InnerPath, Window};
 use engine::model::files::{mode_text, EntryKind, FileEntry, SortBy};
 use engine::model::units::human_bytes;
 use std::os::unix::ffi::OsStrExt;
@@ -30,15 +30,18 @@ pub async fn execute(cli: &Cli, args: &LsArgs) -> ExitCode {
         None => InnerPath::top(),
     };
     let sort = SortBy::parse(&args.sort).unwrap_or_default();
+    let window = Window {
+        sort,
+        descending: args.reverse,
+        offset: 0,
+        limit: usize::MAX,
+    };
     let listing = match list_folder(
         &config.dir_backup_local,
         &args.task,
         &args.snapshot,
         &path,
-        sort,
-        args.reverse,
-        0,
-        usize::MAX,
+        window,
     ) {
         Ok(l) => l,
         Err(e) => {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 /// `mnemosynce snapshots versions`
 pub async fn execute(cli: &Cli, args: &VersionsArgs) -> ExitCode {
-    let (config, tz, history) = match read_side(cli, Some(&args.task)).await {
+    let (config, tz, _history) = match read_side(cli, Some(&args.task)).await {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -35,14 +35,14 @@ pub async fn execute(cli: &Cli, args: &VersionsArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let mut names: Vec<String> = match store::list_snapshots(&config, &history, tz, task).await {
-        Ok(l) => l.into_iter().map(|s| s.name.to_string()).collect(),
-        Err(e) => {
-            eprintln!("error: {}: {e}", task.name);
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
-    names.reverse();
+    let names: Vec<String> =
+        match store::TaskStore::new(&config.dir_backup_local, &task.name).snapshots() {
+            Ok(l) => l.iter().map(ToString::to_string).collect(),
+            Err(e) => {
+                eprintln!("error: {}: {e}", task.name);
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        };
     let root = config.dir_backup_local.clone();
     let task_name = task.name.clone();
     let inner = path.clone();
