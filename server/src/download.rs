@@ -22,14 +22,14 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 /// The query of a download.
 #[derive(Debug, Deserialize)]
 pub struct Wanted {
-    task: String,
-    snapshot: String,
+    pub task: String,
+    pub snapshot: String,
     /// The file's key (`engine::model::files`): components percent-encoded, joined by `/`.
-    path: String,
+    pub path: String,
 }
 
 /// A refusal as plain text with its status.
-fn refuse(status: StatusCode, text: impl Into<String>) -> Response {
+pub(crate) fn refuse(status: StatusCode, text: impl Into<String>) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -38,48 +38,68 @@ fn refuse(status: StatusCode, text: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// Where a request points: the store root, task, snapshot and path, or the refusal to send.
+pub(crate) struct Target {
+    pub root: std::path::PathBuf,
+    pub task: String,
+    pub snapshot: String,
+    pub path: InnerPath,
+}
+
+/// The task of `wanted` checked against the configuration and its path parsed.
+pub(crate) fn target(state: &AppState, wanted: &Wanted) -> Result<Target, Response> {
+    let config = engine::config::load_usable(&state.backend.config_path).map_err(|e| {
+        refuse(
+            StatusCode::CONFLICT,
+            format!("the configuration cannot be used: {e}"),
+        )
+    })?;
+    if !config.tasks.iter().any(|t| t.name == wanted.task) {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            format!("there is no task {:?} in the configuration", wanted.task),
+        ));
+    }
+    let path = InnerPath::from_key(&wanted.path)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))?;
+    Ok(Target {
+        root: config.dir_backup_local.clone(),
+        task: wanted.task.clone(),
+        snapshot: wanted.snapshot.clone(),
+        path,
+    })
+}
+
+/// The status a refusal of `FilesError` goes out with.
+pub(crate) fn status_of(e: &FilesError) -> StatusCode {
+    match e {
+        FilesError::NoSuchSnapshot { .. } | FilesError::NotFound { .. } => StatusCode::NOT_FOUND,
+        FilesError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 /// `GET /snapshots/download`
 pub async fn download(
     State(state): State<AppState>,
     Query(wanted): Query<Wanted>,
     headers: HeaderMap,
 ) -> Response {
-    let config = match engine::config::load_usable(&state.backend.config_path) {
-        Ok(c) => c,
-        Err(e) => {
-            return refuse(
-                StatusCode::CONFLICT,
-                format!("the configuration cannot be used: {e}"),
-            )
-        }
+    let Target {
+        root,
+        task,
+        snapshot,
+        path,
+    } = match target(&state, &wanted) {
+        Ok(t) => t,
+        Err(refusal) => return refusal,
     };
-    if !config.tasks.iter().any(|t| t.name == wanted.task) {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            format!("there is no task {:?} in the configuration", wanted.task),
-        );
-    }
-    let path = match InnerPath::from_key(&wanted.path) {
-        Ok(p) => p,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
-    };
-    let root = config.dir_backup_local.clone();
-    let (task, snapshot) = (wanted.task.clone(), wanted.snapshot.clone());
     let inner = path.clone();
     let opened =
         tokio::task::spawn_blocking(move || open_file(&root, &task, &snapshot, &inner)).await;
     let (file, size) = match opened {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            let status = match e {
-                FilesError::NoSuchSnapshot { .. } | FilesError::NotFound { .. } => {
-                    StatusCode::NOT_FOUND
-                }
-                FilesError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            return refuse(status, e.to_string());
-        }
+        Ok(Err(e)) => return refuse(status_of(&e), e.to_string()),
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let name = path.components().last().cloned().unwrap_or_default();
@@ -156,7 +176,7 @@ fn byte_range(header: &str, size: u64) -> Option<(u64, u64)> {
 }
 
 /// `attachment; filename="ASCII fallback"; filename*=UTF-8''percent-encoded` (RFC 6266, 8187).
-fn attachment(name: &[u8]) -> String {
+pub(crate) fn attachment(name: &[u8]) -> String {
     let fallback: String = String::from_utf8_lossy(name)
         .chars()
         .map(|c| match c {

@@ -15,6 +15,7 @@
 #![recursion_limit = "256"]
 
 mod actions;
+mod archive;
 mod auth;
 mod cli;
 mod commands;

@@ -3,7 +3,7 @@
 //! Routes: `/healthz` (no auth, `health.rs`), `/auth/{login,setup,logout,password}` (the sign-in
 //! forms, `auth/handlers.rs`), `/api/feed` (the live WebSocket, `feed/socket.rs`), the page forms
 //! `/runs/…` and `/setup/finish` (`actions.rs`), file downloads `/snapshots/download`
-//! (`download.rs`), the Leptos pages and server functions, and as
+//! (`download.rs`) and folder archives `/snapshots/archive` (`archive.rs`), the Leptos pages and server functions, and as
 //! fallback the static files of the built site. Every request passes the guards of `security.rs`
 //! (known host, headers, same origin, session; outermost last in the `.layer` calls) and the
 //! session cookie's layer (`HttpOnly`, `SameSite=Strict`, idle expiry). Separate from `serve.rs` so
@@ -13,7 +13,7 @@ use crate::auth::handlers as sign_in;
 use crate::auth::session::IDLE_EXPIRY;
 use crate::feed::socket as feed;
 use crate::state::AppState;
-use crate::{actions, download, health, security};
+use crate::{actions, archive, download, health, security};
 use app::{shell, App};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/cancel", post(actions::cancel))
         .route("/setup/finish", post(actions::finish_setup))
         .route("/snapshots/download", get(download::download))
+        .route("/snapshots/archive", get(archive::archive))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -1687,3 +1687,172 @@ fn a_snapshot_is_browsed_and_its_files_downloaded_without_anything_escaping_it()
     assert!(r.body.contains("before the move"), "{}", r.body);
     assert!(r.body.contains("Unpin"), "{}", r.body);
 }
+
+/// Every entry under `root`: relative path bytes → (kind, content or link target, mode, mtime).
+fn tree(root: &std::path::Path) -> std::collections::BTreeMap<Vec<u8>, (char, Vec<u8>, u32, i64)> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
+            let entry = if m.is_symlink() {
+                let t = fs::read_link(&p).unwrap();
+                ('l', t.as_os_str().as_bytes().to_vec(), 0o777, 0)
+            } else if m.is_dir() {
+                todo.push(p.clone());
+                ('d', Vec::new(), m.mode() & 0o7777, 0)
+            } else {
+                ('f', fs::read(&p).unwrap(), m.mode() & 0o7777, m.mtime())
+            };
+            out.insert(rel, entry);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_folder_downloads_as_zip_and_tar_gz_that_unpack_to_the_same_tree() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(&source).unwrap();
+    write_config(server.data.path(), &source, &store, "");
+    let snap = store.join("Photos").join("2026-12-01_020000");
+    let albums = snap.join("albums");
+    fs::create_dir_all(albums.join("2024").join("summer")).unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    fs::write(albums.join("2024").join("summer").join("beach.raw"), &big).unwrap();
+    fs::write(albums.join("notes.txt"), "notes").unwrap();
+    fs::set_permissions(albums.join("notes.txt"), fs::Permissions::from_mode(0o640)).unwrap();
+    let when = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    fs::File::options()
+        .write(true)
+        .open(albums.join("notes.txt"))
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    fs::write(
+        albums.join("<img src=x onerror=alert(1)>.html"),
+        "<script>alert(1)</script>",
+    )
+    .unwrap();
+    fs::write(albums.join("two\nlines.txt"), "x").unwrap();
+    fs::write(
+        albums.join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt")),
+        "latin-1",
+    )
+    .unwrap();
+    fs::write(albums.join("n".repeat(255)), "long name").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", albums.join("passwd")).unwrap();
+    fs::create_dir_all(snap.join("elsewhere")).unwrap();
+    fs::write(snap.join("elsewhere").join("not-in-the-archive"), "x").unwrap();
+    let cookie = server.sign_in();
+    let expected = tree(&albums);
+
+    let base = format!(
+        "{}/snapshots/archive?task=Photos&snapshot=2026-12-01_020000&path=albums",
+        server.origin()
+    );
+    for (format, unpack) in [
+        ("tar.gz", vec!["tar", "-xzf"]),
+        ("zip", vec!["unzip", "-q", "-^"]),
+    ] {
+        let out = work.path().join(format);
+        fs::create_dir_all(&out).unwrap();
+        let file = out.join(format!("albums.{format}"));
+        let got = Command::new("curl")
+            .args(["-sS", "-f", "-D", "-", "-o"])
+            .arg(&file)
+            .args(["-H", &format!("Cookie: {cookie}")])
+            .arg(format!("{base}&format={format}"))
+            .output()
+            .unwrap();
+        let head = String::from_utf8_lossy(&got.stdout).to_ascii_lowercase();
+        assert!(
+            got.status.success(),
+            "{format}: {head} {}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert!(
+            head.contains(&format!(
+                "content-disposition: attachment; filename=\"albums.{format}\""
+            )),
+            "{head}"
+        );
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        let unpacked = out.join("unpacked");
+        fs::create_dir_all(&unpacked).unwrap();
+        let st = Command::new(unpack[0])
+            .args(&unpack[1..])
+            .arg(&file)
+            .current_dir(&unpacked)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        // One top folder named after the archived one, holding the same tree: contents, modes,
+        // times, the link as a link (never what it points at), the odd names as they are.
+        let top: Vec<_> = fs::read_dir(&unpacked)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(top, vec![std::ffi::OsString::from("albums")], "{format}");
+        assert_eq!(tree(&unpacked.join("albums")), expected, "{format}");
+    }
+
+    // A whole snapshot is named after its task and snapshot; links, `..` and missing things are
+    // refused before anything is sent; nothing without a session.
+    let r = server.get_signed_in(
+        "/snapshots/archive?task=Photos&snapshot=2026-12-01_020000&path=albums%2Fpasswd&format=zip",
+        &cookie,
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.contains("symbolic link"), "{r:?}");
+    for (query, status) in [
+        ("snapshot=2026-12-09_020000&path=&format=zip", 404),
+        ("snapshot=2026-12-01_020000&path=..&format=zip", 400),
+        ("snapshot=2026-12-01_020000&path=albums&format=rar", 400),
+    ] {
+        let r = server.get_signed_in(&format!("/snapshots/archive?task=Photos&{query}"), &cookie);
+        assert_eq!(r.status, status, "{query}: {r:?}");
+    }
+    let (status, _) =
+        server.get("/snapshots/archive?task=Photos&snapshot=2026-12-01_020000&path=&format=zip");
+    assert_ne!(status, 200);
+    let got = Command::new("curl")
+        .args([
+            "-sS",
+            "-f",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-H",
+            &format!("Cookie: {cookie}"),
+        ])
+        .arg(format!(
+            "{}/snapshots/archive?task=Photos&snapshot=2026-12-01_020000&format=tar.gz",
+            server.origin()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&got.stdout).contains("Photos-2026-12-01_020000.tar.gz"),
+        "{}",
+        String::from_utf8_lossy(&got.stdout)
+    );
+}

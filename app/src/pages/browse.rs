@@ -4,7 +4,8 @@
 //! (`/snapshots/download`, always as an attachment: nothing from a backup is rendered in the app's
 //! origin), symbolic links show their target and lead nowhere. Names are shown escaped
 //! (`engine::model::files::display_name`) and addressed by their keys, so every file is reachable
-//! whatever bytes its name holds. Rendered on the server only: plain links, no JavaScript needed.
+//! whatever bytes its name holds. The folder on show downloads as one zip or tar.gz
+//! (`/snapshots/archive`). Rendered on the server only: plain links, no JavaScript needed.
 
 use super::parts::{error_line, loading, urlencode, urlencode_path, utc};
 use crate::api::snapshots::{get_folder, FolderQuery, FOLDER_PAGE};
@@ -29,6 +30,16 @@ fn href(w: &FolderQuery, path: &str, sort: &str, descending: bool, page: usize) 
 fn download(w: &FolderQuery, path: &str) -> String {
     format!(
         "/snapshots/download?task={}&snapshot={}&path={}",
+        urlencode(&w.task),
+        urlencode(&w.snapshot),
+        urlencode_path(path)
+    )
+}
+
+/// The address of folder `path` (key) of `w`'s snapshot as one archive of `format`.
+fn archive(w: &FolderQuery, path: &str, format: &str) -> String {
+    format!(
+        "/snapshots/archive?task={}&snapshot={}&path={}&format={format}",
         urlencode(&w.task),
         urlencode(&w.snapshot),
         urlencode_path(path)
@@ -128,6 +139,10 @@ fn Folder(l: FolderListing, w: FolderQuery) -> impl IntoView {
         <p class="crumbs">{crumbs}</p>
         <h1>{if l.path == "/" { l.snapshot.clone() } else { shown.last().map(|s| s.to_string()).unwrap_or_default() }}</h1>
         <p class="muted">{count}</p>
+        <p class="actions">
+            "Download this folder as " <a class="button" href=archive(&w, &l.key, "zip") download="">"zip"</a>
+            " " <a class="button" href=archive(&w, &l.key, "tar.gz") download="">"tar.gz"</a>
+        </p>
         <div class="table-scroll"><table class="list files">
             <thead>
                 <tr>

@@ -2,7 +2,8 @@
 //! a path inside a snapshot ([`InnerPath`]) and a folder's listing ([`list_folder`]). The CLI's
 //! `snapshots ls`, the web app's browser and its downloads use these; [`diff`] compares two
 //! snapshots of a task and [`versions`] follows one file through all of them (by inode first);
-//! [`measure`] counts a snapshot's files, total and unique size.
+//! [`measure`] counts a snapshot's files, total and unique size; [`archive`] writes a folder as one
+//! zip or tar.gz as it reads it.
 //!
 //! Invariants: every path a request names is resolved beneath its snapshot one component at a time
 //! with `O_NOFOLLOW` on file descriptors, so a symbolic link — in the snapshot, or put in place of a
@@ -10,6 +11,7 @@
 //! root is the only path taken as given (it comes from the configuration). Errors name the task, the
 //! snapshot and the path as shown, and say what to do.
 
+pub mod archive;
 pub mod beneath;
 pub mod diff;
 pub mod listing;
@@ -17,6 +19,7 @@ pub mod path;
 pub mod sizes;
 pub mod versions;
 
+pub use archive::{write_archive, ArchiveFormat};
 pub use beneath::{open_file, open_folder, open_snapshot};
 pub use diff::diff;
 pub use listing::{list_folder, Window};
