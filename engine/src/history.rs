@@ -272,6 +272,24 @@ impl History {
         Ok(id)
     }
 
+    /// Records the start of a restore (a run of kind `restore`, which the task's backup figures
+    /// leave out).
+    pub async fn start_restore_run(
+        &self,
+        trigger: Trigger,
+        at: DateTime<Utc>,
+    ) -> Result<i64, HistoryError> {
+        let id = sqlx::query(
+            "INSERT INTO runs (trigger, started_at, status, kind) VALUES (?1, ?2, 'running', 'restore')",
+        )
+        .bind(trigger.as_str())
+        .bind(ms(at))
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
     pub async fn finish_run(
         &self,
         id: i64,
@@ -604,7 +622,7 @@ impl History {
 
     /// The newest task run of `task`.
     pub async fn last_task_run(&self, task: &str) -> Result<Option<TaskRunRow>, HistoryError> {
-        let row = sqlx::query("SELECT * FROM task_runs WHERE task = ?1 ORDER BY id DESC LIMIT 1")
+        let row = sqlx::query("SELECT * FROM task_runs WHERE task = ?1 AND run_id IN (SELECT id FROM runs WHERE kind = 'backup') ORDER BY id DESC LIMIT 1")
             .bind(task)
             .fetch_optional(&self.pool)
             .await?;
@@ -613,7 +631,7 @@ impl History {
 
     /// The newest task run of `task` that produced a snapshot.
     pub async fn last_good(&self, task: &str) -> Result<Option<TaskRunRow>, HistoryError> {
-        let row = sqlx::query("SELECT * FROM task_runs WHERE task = ?1 AND snapshot IS NOT NULL ORDER BY id DESC LIMIT 1")
+        let row = sqlx::query("SELECT * FROM task_runs WHERE task = ?1 AND snapshot IS NOT NULL AND run_id IN (SELECT id FROM runs WHERE kind = 'backup') ORDER BY id DESC LIMIT 1")
             .bind(task)
             .fetch_optional(&self.pool)
             .await?;
@@ -626,7 +644,7 @@ impl History {
         task: &str,
         limit: u32,
     ) -> Result<Vec<TaskRunRow>, HistoryError> {
-        let rows = sqlx::query("SELECT * FROM task_runs WHERE task = ?1 ORDER BY id DESC LIMIT ?2")
+        let rows = sqlx::query("SELECT * FROM task_runs WHERE task = ?1 AND run_id IN (SELECT id FROM runs WHERE kind = 'backup') ORDER BY id DESC LIMIT ?2")
             .bind(task)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)

@@ -43,6 +43,10 @@ pub enum Command {
     /// Run the backup now, in the foreground. Exit code: 0 success, 1 warning, 2 failure,
     /// 3 configuration error, 4 another run is active.
     Run(RunArgs),
+    /// Restore a file or folder of a snapshot: next to the original as <name>.restored-<time>, or
+    /// into --to DIR. Never overwrites unless --replace (the replaced files are then kept aside in
+    /// <name>.replaced-<time>). Exit codes as for run.
+    Restore(RestoreArgs),
     /// Check the configuration and print every problem with its line and column.
     Check,
     /// Show what retention would keep and prune, and why.
@@ -111,6 +115,24 @@ pub struct RunArgs {
     /// Show what would be copied and pruned; change nothing and record nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RestoreArgs {
+    /// The task.
+    pub task: String,
+    /// The snapshot (its folder name, see `mnemosynce snapshots`).
+    pub snapshot: String,
+    /// What to restore, inside the snapshot (e.g. albums/2026); `/` for all of it.
+    pub path: std::ffi::OsString,
+    /// Restore into this folder on this machine (it gets the item under its own name) instead of
+    /// next to the original.
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<std::path::PathBuf>,
+    /// Write over what exists (onto the original without --to); every replaced file is kept in
+    /// <name>.replaced-<time>, never deleted.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(clap::Args, Debug)]

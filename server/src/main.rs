@@ -104,6 +104,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
     match command {
         Command::Serve(args) => commands::serve::execute(&cli, args).await,
         Command::Run(args) => commands::run::execute(&cli, args).await,
+        Command::Restore(args) => commands::restore::execute(&cli, args).await,
         Command::Check => commands::check::execute(&cli),
         Command::Plan(args) => commands::plan::execute(&cli, args).await,
         Command::Snapshots(args) => commands::snapshots::execute(&cli, args).await,

@@ -1587,3 +1587,117 @@ fn each_run_measures_its_snapshot_and_the_one_before_and_recount_measures_all() 
     assert_eq!(hand.1["files"], 1, "{r:?}");
     assert!(hand.1["unique"].as_u64().unwrap() >= 50_000, "{r:?}");
 }
+
+#[test]
+fn restore_puts_files_back_next_to_the_original_or_elsewhere_and_replaces_only_when_asked() {
+    let f = Fixture::new();
+    f.write_config();
+    f.write("albums/2026/beach.jpg", b"sand");
+    f.write("albums/notes.txt", b"first notes");
+    fs::set_permissions(
+        f.source.join("albums/notes.txt"),
+        fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let when = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    fs::File::options()
+        .write(true)
+        .open(f.source.join("albums/notes.txt"))
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    let snap = f.snapshots()[0].clone();
+    // The owner loses the folder, and later rewrites the notes.
+    fs::remove_dir_all(f.source.join("albums/2026")).unwrap();
+    fs::write(f.source.join("albums/notes.txt"), b"newer notes").unwrap();
+
+    // Next to the original: a new folder, content, mode and time as they were saved.
+    let r = f.mnemosynce(&["restore", "Photos", &snap, "albums"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let restored: Vec<PathBuf> = fs::read_dir(&f.source)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("albums.restored-"))
+        .collect();
+    assert_eq!(restored.len(), 1, "{r:?}");
+    let back = &restored[0];
+    assert_eq!(fs::read(back.join("2026/beach.jpg")).unwrap(), b"sand");
+    let m = fs::metadata(back.join("notes.txt")).unwrap();
+    assert_eq!(m.mode() & 0o777, 0o640);
+    assert_eq!(m.mtime(), 1_600_000_000);
+    assert_eq!(
+        fs::read(f.source.join("albums/notes.txt")).unwrap(),
+        b"newer notes"
+    );
+    assert!(r.stdout.contains("restored"), "{r:?}");
+    // Recorded as a restore run, which the task's last backup ignores.
+    let run = latest_run(&f.data);
+    assert!(
+        run.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("restore: restored")),
+        "{run:?}"
+    );
+
+    // Into a chosen folder: the file under its own name; a second time it exists and is refused.
+    let to = f.root.join("elsewhere");
+    let r = f.mnemosynce(&[
+        "restore",
+        "Photos",
+        &snap,
+        "albums/notes.txt",
+        "--to",
+        to.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert_eq!(fs::read(to.join("notes.txt")).unwrap(), b"first notes");
+    fs::write(to.join("notes.txt"), b"edited since").unwrap();
+    let r = f.mnemosynce(&[
+        "restore",
+        "Photos",
+        &snap,
+        "albums/notes.txt",
+        "--to",
+        to.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code(), 3, "{r:?}");
+    assert!(
+        r.stderr.contains("already exists") && r.stderr.contains("replace"),
+        "{r:?}"
+    );
+    assert_eq!(fs::read(to.join("notes.txt")).unwrap(), b"edited since");
+
+    // --replace onto the original: the saved bytes come back, the replaced ones are kept aside.
+    let r = f.mnemosynce(&["restore", "Photos", &snap, "albums/notes.txt", "--replace"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert_eq!(
+        fs::read(f.source.join("albums/notes.txt")).unwrap(),
+        b"first notes"
+    );
+    let aside: Vec<PathBuf> = fs::read_dir(f.source.join("albums"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("notes.txt.replaced-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{r:?}");
+    assert_eq!(
+        fs::read(aside[0].join("notes.txt")).unwrap(),
+        b"newer notes"
+    );
+
+    // Nothing outside the snapshot, nothing relative, nothing missing.
+    for (args, code) in [
+        (vec!["restore", "Photos", &snap, "../../etc"], 3),
+        (
+            vec!["restore", "Photos", &snap, "albums", "--to", "relative/dir"],
+            3,
+        ),
+        (vec!["restore", "Photos", &snap, "no/such/file"], 2),
+        (vec!["restore", "Photos", "2001-01-01_000000", "albums"], 2),
+    ] {
+        let r = f.mnemosynce(&args);
+        assert_eq!(r.code(), code, "{args:?}: {r:?}");
+        assert!(r.stderr.starts_with("error:"), "{r:?}");
+    }
+}

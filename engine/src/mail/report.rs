@@ -215,6 +215,7 @@ fn hint_for(step: &StepReport, task: &TaskReport, config: &Config) -> String {
         StepKind::Cleanup => {
             "the pruned snapshots wait in .pruning/ and the next run deletes them".into()
         }
+        StepKind::Restore => "see the attached restore log".into(),
     }
 }
 

@@ -21,6 +21,9 @@ pub enum StepKind {
     Mirror,
     /// Delete the pruned snapshots' files (slow for big hard-link trees, so it runs last).
     Cleanup,
+    /// The one step of a restore run: files of a snapshot copied back (not a backup step, so not
+    /// in [`StepKind::ALL`]).
+    Restore,
 }
 
 impl StepKind {
@@ -39,11 +42,15 @@ impl StepKind {
             StepKind::Retention => "retention",
             StepKind::Mirror => "mirror",
             StepKind::Cleanup => "cleanup",
+            StepKind::Restore => "restore",
         }
     }
 
     pub fn parse(s: &str) -> Option<StepKind> {
-        StepKind::ALL.into_iter().find(|k| k.as_str() == s)
+        StepKind::ALL
+            .into_iter()
+            .chain([StepKind::Restore])
+            .find(|k| k.as_str() == s)
     }
 }
 

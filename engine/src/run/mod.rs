@@ -15,7 +15,8 @@
 //! This file is the public face (options, reports, [`run`], and the runs that never start:
 //! [`record_failed_run`], [`record_skipped_run`]); `task.rs` walks one task through the steps, one
 //! file per step does its work (`preflight.rs` … `cleanup.rs`), `context.rs` and `step_log.rs` hold
-//! what the steps share, `adopt.rs` is `mnemosynce adopt`. Listing a task's snapshots lives in
+//! what the steps share, `adopt.rs` is `mnemosynce adopt`, `restore.rs` a restore (a run of its own,
+//! one `restore` step). Listing a task's snapshots lives in
 //! [`crate::store`].
 
 mod adopt;
@@ -24,6 +25,7 @@ mod cleanup;
 mod context;
 mod mirror;
 mod preflight;
+mod restore;
 mod retention;
 mod step_log;
 mod task;
@@ -34,6 +36,9 @@ pub use cleanup::CleanupError;
 pub use context::StepError;
 pub use mirror::MirrorStepError;
 pub use preflight::PreflightError;
+pub use restore::{
+    plan_restore, restore, Destination, RestoreError, RestorePlan, RestoreReport, RestoreRequest,
+};
 pub use retention::RetentionError;
 
 use crate::data_dir::DataDir;

@@ -129,6 +129,8 @@ impl RunContext {
                     .cleanup(&store, &reporter)
                     .await
                     .map_err(StepError::from),
+                // Not a backup step: never in StepKind::ALL.
+                StepKind::Restore => Ok(StepEnd::with(Status::Skipped, "not a backup step")),
             };
             // A step's error is its failure, told in the error's own words.
             let end = end.unwrap_or_else(|e| StepEnd::failed(e.to_string()));

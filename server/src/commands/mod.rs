@@ -1,7 +1,7 @@
 //! The subcommands, one file each (the shape of mini-redis's `cmd/`); `main.rs` dispatches.
 //!
 //! Each file's `execute` takes the parsed command line and returns the process's exit code
-//! ([`exit`]). The engine's subcommands (`run`, `check`, `plan`, `snapshots`, `adopt`) load and
+//! ([`exit`]). The engine's subcommands (`run`, `restore`, `check`, `plan`, `snapshots`, `adopt`) load and
 //! check the configuration through the engine first ([`load`]: problems go to stderr with their line
 //! and column), then call one engine function and print its result: for people by default, as JSON
 //! with `--json`. `serve` starts the web server (`crate::serve`); `passwd` sets the admin password
@@ -15,6 +15,7 @@ pub mod load;
 pub mod passwd;
 pub mod plan;
 pub mod printer;
+pub mod restore;
 pub mod run;
 pub mod serve;
 pub mod snapshots;

@@ -117,7 +117,8 @@ pub async fn execute(cli: &Cli, args: &RunArgs) -> ExitCode {
     }
 }
 
-async fn wait_for_stop_signal() {
+/// Waits for SIGTERM or Ctrl-C (a restore waits the same way).
+pub(crate) async fn wait_for_stop_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
