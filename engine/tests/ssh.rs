@@ -510,3 +510,67 @@ async fn a_task_named_with_spaces_and_utf8_is_pulled_and_mirrored_over_ssh() {
         b"alpha"
     );
 }
+
+#[tokio::test]
+async fn a_folder_is_restored_next_to_the_original_on_the_source_machine_over_ssh() {
+    let f = Fixture::new().await;
+    fs::create_dir_all(f.source.join("docs/deep")).unwrap();
+    fs::write(f.source.join("docs/deep/a.txt"), b"alpha").unwrap();
+    let yaml = f.yaml(&f.endpoint(&f.source), None);
+    let r = f.run(&yaml).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    let snapshot = r.tasks[0].snapshot.clone().unwrap();
+    fs::remove_dir_all(f.source.join("docs")).unwrap();
+
+    let cfg = config::check_str(&yaml).config.unwrap();
+    let history = History::open(&f.data.database()).await.unwrap();
+    let request = run::RestoreRequest {
+        trigger: Trigger::Cli,
+        task: "Home".into(),
+        snapshot,
+        path: engine::files::InnerPath::parse(b"docs").unwrap(),
+        to: None,
+        replace: false,
+    };
+    let report = run::restore(
+        &f.data,
+        &history,
+        &cfg,
+        chrono_tz::UTC,
+        request,
+        Arc::new(|_| {}),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.status, Status::Success, "{report:?}");
+    // Over ssh (the destination names the login), into the source's folder, beside where it was.
+    assert!(
+        report
+            .destination
+            .starts_with(&format!("{}@127.0.0.1:", user())),
+        "{report:?}"
+    );
+    let back: Vec<PathBuf> = fs::read_dir(&f.source)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("docs.restored-"))
+        .collect();
+    assert_eq!(back.len(), 1, "{report:?}");
+    assert_eq!(fs::read(back[0].join("deep/a.txt")).unwrap(), b"alpha");
+    // The restore is in the history, but the task's last backup is still the backup.
+    let last = history.last_task_run("Home").await.unwrap().unwrap();
+    assert!(last.snapshot.is_some(), "{last:?}");
+    let tasks = history.task_runs(report.run_id).await.unwrap();
+    let steps = history.steps(tasks[0].id).await.unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].step, StepKind::Restore);
+    assert!(
+        steps[0]
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("docs.restored-")),
+        "{steps:?}"
+    );
+}
