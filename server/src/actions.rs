@@ -1,11 +1,12 @@
-//! The page forms that change state: *Run now* (all tasks or one), *Cancel* and *Finish setup
-//! anyway*. They are plain HTML forms posting here, so they work before (and without) any WASM and
+//! The page forms that change state: *Run now* (all tasks or one), *Restore*, *Cancel* and *Finish
+//! setup anyway*. They are plain HTML forms posting here, so they work before (and without) any WASM and
 //! cost the first download nothing; each answers with a `303 See Other` to the page to show next.
 //!
 //! Sign-in and the Origin check are the router's layers (`security::require_session`,
 //! `security::same_origin`), as for every other state-changing request. When a run cannot start
 //! (one is already running, the configuration cannot be used), the sentence saying why is kept in
-//! the session as a one-time notice ([`SESSION_NOTICE`]) that the dashboard shows once and drops.
+//! the session as a one-time notice ([`SESSION_NOTICE`]) that the page it returns to (the dashboard,
+//! the restore form) shows once and drops.
 
 use crate::state::AppState;
 use app::api::backend::SESSION_NOTICE;
@@ -33,16 +34,75 @@ pub async fn start(
     let tasks = form.task.filter(|t| !t.is_empty()).into_iter().collect();
     match state.backend.runs.start(Trigger::Manual, tasks).await {
         Ok(id) => Redirect::to(&format!("/runs/{id}")).into_response(),
-        Err(why) => {
-            let why = why.to_string();
-            if let Err(e) = session.insert(SESSION_NOTICE, why.clone()).await {
-                // The notice cannot be kept: say it here rather than lose it.
-                tracing::warn!("cannot keep the notice in the session: {e}");
-                return (axum::http::StatusCode::CONFLICT, why).into_response();
-            }
-            Redirect::to("/").into_response()
-        }
+        Err(why) => notice_and_go(&session, why.to_string(), "/").await,
     }
+}
+
+/// The restore form of `/snapshots/restore`.
+#[derive(Debug, Deserialize)]
+pub struct RestoreForm {
+    task: String,
+    snapshot: String,
+    /// The item's key (empty: the whole snapshot).
+    #[serde(default)]
+    path: String,
+    /// `original` (next to it) or `folder` (into `to`).
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    to: String,
+    /// A ticked checkbox sends `on`.
+    #[serde(default)]
+    replace: Option<String>,
+}
+
+/// `POST /runs/restore`: starts a restore and opens its run page (live progress, *Cancel*); when it
+/// cannot start, back to the restore form with the reason.
+pub async fn restore(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<RestoreForm>,
+) -> Response {
+    let back = format!(
+        "/snapshots/restore?task={}&snapshot={}&path={}",
+        app::pages::parts::urlencode(&form.task),
+        app::pages::parts::urlencode(&form.snapshot),
+        app::pages::parts::urlencode_path(&form.path)
+    );
+    let to = (form.place == "folder").then(|| std::path::PathBuf::from(form.to.trim()));
+    let started = match engine::files::InnerPath::from_key(&form.path) {
+        Ok(path) => {
+            let request = engine::run::RestoreRequest {
+                trigger: Trigger::Manual,
+                task: form.task,
+                snapshot: form.snapshot,
+                path,
+                to,
+                replace: form.replace.is_some(),
+            };
+            state
+                .backend
+                .runs
+                .restore(request)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match started {
+        Ok(id) => Redirect::to(&format!("/runs/{id}")).into_response(),
+        Err(why) => notice_and_go(&session, why, &back).await,
+    }
+}
+
+/// Keeps `why` as the one-time notice and sends the browser to `to` (which shows it); when the
+/// session cannot keep it, says it right here.
+async fn notice_and_go(session: &Session, why: String, to: &str) -> Response {
+    if let Err(e) = session.insert(SESSION_NOTICE, why.clone()).await {
+        tracing::warn!("cannot keep the notice in the session: {e}");
+        return (axum::http::StatusCode::CONFLICT, why).into_response();
+    }
+    Redirect::to(to).into_response()
 }
 
 /// `POST /runs/{id}/cancel`: asks the run to stop (it stops at its next check, within a second or

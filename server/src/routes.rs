@@ -2,7 +2,7 @@
 //!
 //! Routes: `/healthz` (no auth, `health.rs`), `/auth/{login,setup,logout,password}` (the sign-in
 //! forms, `auth/handlers.rs`), `/api/feed` (the live WebSocket, `feed/socket.rs`), the page forms
-//! `/runs/…` and `/setup/finish` (`actions.rs`), file downloads `/snapshots/download`
+//! `/runs/…` (start, restore, cancel) and `/setup/finish` (`actions.rs`), file downloads `/snapshots/download`
 //! (`download.rs`) and folder archives `/snapshots/archive` (`archive.rs`), the Leptos pages and server functions, and as
 //! fallback the static files of the built site. Every request passes the guards of `security.rs`
 //! (known host, headers, same origin, session; outermost last in the `.layer` calls) and the
@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/password", post(sign_in::change_password))
         .route("/runs/start", post(actions::start))
         .route("/runs/{id}/cancel", post(actions::cancel))
+        .route("/runs/restore", post(actions::restore))
         .route("/setup/finish", post(actions::finish_setup))
         .route("/snapshots/download", get(download::download))
         .route("/snapshots/archive", get(archive::archive))

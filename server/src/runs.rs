@@ -1,5 +1,5 @@
-//! The server's run manager: starts runs for the web app (*Run now*) and the scheduler, one at a
-//! time; publishes their events to the feed; sends the email report afterwards; cancels on request.
+//! The server's run manager: starts runs for the web app (*Run now*, a restore) and the scheduler,
+//! one at a time; publishes their events to the feed; sends the email report afterwards; cancels on request.
 //!
 //! A run reads the configuration from disk when it starts (so an edit takes effect on the next run)
 //! and holds the data directory's run lock like a CLI run, so the two never overlap: a start while
@@ -12,7 +12,7 @@ use engine::data_dir::DataDir;
 use engine::history::History;
 use engine::model::events::{RunEvent, Trigger};
 use engine::model::feed::ActiveRun;
-use engine::run::{self, RunError, RunOptions};
+use engine::run::{self, RestoreError, RestoreRequest, RunError, RunOptions};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -77,63 +77,76 @@ impl RunManager {
         }
     }
 
-    async fn start_run(&self, trigger: Trigger, tasks: Vec<String>) -> Result<i64, StartError> {
+    /// Takes the one run slot (refused while a run is active); returns its cancel token.
+    fn claim(&self) -> Result<CancellationToken, StartError> {
         let cancel = CancellationToken::new();
-        {
-            let mut active = self.lock();
-            if active.is_some() {
-                return Err(StartError::Busy);
-            }
-            *active = Some(Active {
-                run_id: None,
-                cancel: cancel.clone(),
-            });
+        let mut active = self.lock();
+        if active.is_some() {
+            return Err(StartError::Busy);
         }
-        let release = {
-            let active = self.active.clone();
-            move || *active.lock().unwrap_or_else(|p| p.into_inner()) = None
-        };
+        *active = Some(Active {
+            run_id: None,
+            cancel: cancel.clone(),
+        });
+        Ok(cancel)
+    }
 
-        let config = match engine::config::load_usable(&self.config_path) {
-            Ok(c) => c,
-            Err(msg) => {
-                let _ = run::record_failed_run(
-                    &self.history,
-                    trigger,
-                    &format!("configuration error: {msg}"),
-                )
-                .await;
-                release();
-                return Err(StartError::Config(msg.to_string()));
+    /// What frees the run slot again.
+    fn releaser(&self) -> impl Fn() + Send + 'static {
+        let active = self.active.clone();
+        move || *active.lock().unwrap_or_else(|p| p.into_inner()) = None
+    }
+
+    /// The configuration and its zone, as a run starts.
+    fn load_config(&self) -> Result<(engine::model::config::Config, chrono_tz::Tz), StartError> {
+        let config = engine::config::load_usable(&self.config_path)
+            .map_err(|m| StartError::Config(m.to_string()))?;
+        let tz = engine::config::resolve_timezone(&config)
+            .map_err(|e| StartError::Config(e.to_string()))?;
+        Ok((config, tz))
+    }
+
+    /// The run's event sink: every event to the feed; the run id, once recorded, to `id_tx` (the
+    /// caller waits for it) and to the active slot (so *Cancel* finds the run).
+    fn sink(&self, id_tx: IdSender) -> run::EventSink {
+        let hub = self.hub.clone();
+        let active = self.active.clone();
+        Arc::new(move |event: RunEvent| {
+            if let RunEvent::RunStarted { run_id, .. } = &event {
+                if let Some(a) = active.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                    a.run_id = Some(*run_id);
+                }
+                if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    let _ = tx.send(Ok(*run_id));
+                }
             }
-        };
-        let tz = match engine::config::resolve_timezone(&config) {
-            Ok(tz) => tz,
+            hub.publish(event);
+        })
+    }
+
+    async fn start_run(&self, trigger: Trigger, tasks: Vec<String>) -> Result<i64, StartError> {
+        let cancel = self.claim()?;
+        let release = self.releaser();
+        let (config, tz) = match self.load_config() {
+            Ok(v) => v,
             Err(e) => {
+                if let StartError::Config(msg) = &e {
+                    let _ = run::record_failed_run(
+                        &self.history,
+                        trigger,
+                        &format!("configuration error: {msg}"),
+                    )
+                    .await;
+                }
                 release();
-                return Err(StartError::Config(e.to_string()));
+                return Err(e);
             }
         };
 
         // The run id reaches the caller as soon as the run is recorded (its RunStarted event).
         let (id_tx, id_rx) = oneshot::channel::<Result<i64, StartError>>();
-        let id_tx = Arc::new(Mutex::new(Some(id_tx)));
-        let sink: run::EventSink = {
-            let hub = self.hub.clone();
-            let id_tx = id_tx.clone();
-            let active = self.active.clone();
-            Arc::new(move |event: RunEvent| {
-                if let RunEvent::RunStarted { run_id, .. } = &event {
-                    if let Some(a) = active.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                        a.run_id = Some(*run_id);
-                    }
-                    if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                        let _ = tx.send(Ok(*run_id));
-                    }
-                }
-                hub.publish(event);
-            })
-        };
+        let id_tx: IdSender = Arc::new(Mutex::new(Some(id_tx)));
+        let sink = self.sink(id_tx.clone());
         let (data, history) = (self.data.clone(), self.history.clone());
         let stopped = cancel.clone();
         tokio::spawn(async move {
@@ -185,7 +198,49 @@ impl RunManager {
             Err(_) => Err(StartError::Stopped),
         }
     }
+
+    /// A restore, in the same slot as runs (so never beside a backup), told on the same feed.
+    async fn start_restore(&self, request: RestoreRequest) -> Result<i64, StartError> {
+        let cancel = self.claim()?;
+        let release = self.releaser();
+        let (config, tz) = match self.load_config() {
+            Ok(v) => v,
+            Err(e) => {
+                release();
+                return Err(e);
+            }
+        };
+        let (id_tx, id_rx) = oneshot::channel::<Result<i64, StartError>>();
+        let id_tx: IdSender = Arc::new(Mutex::new(Some(id_tx)));
+        let sink = self.sink(id_tx.clone());
+        let (data, history) = (self.data.clone(), self.history.clone());
+        tokio::spawn(async move {
+            let done = run::restore(&data, &history, &config, tz, request, sink, cancel).await;
+            release();
+            match done {
+                Ok(report) => {
+                    tracing::info!(run = report.run_id, status = %report.status, "restore: {}", report.message)
+                }
+                Err(e) => {
+                    let why = match e {
+                        RestoreError::Busy(_) => StartError::Busy,
+                        other => StartError::Restore(other),
+                    };
+                    if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                        let _ = tx.send(Err(why));
+                    }
+                }
+            }
+        });
+        match id_rx.await {
+            Ok(r) => r,
+            Err(_) => Err(StartError::Stopped),
+        }
+    }
 }
+
+/// Where a starting run's id (or why it did not start) goes, taken once.
+type IdSender = Arc<Mutex<Option<oneshot::Sender<Result<i64, StartError>>>>>;
 
 impl RunControl for RunManager {
     fn start(
@@ -194,6 +249,13 @@ impl RunControl for RunManager {
         tasks: Vec<String>,
     ) -> Pin<Box<dyn Future<Output = Result<i64, StartError>> + Send + '_>> {
         Box::pin(self.start_run(trigger, tasks))
+    }
+
+    fn restore(
+        &self,
+        request: RestoreRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<i64, StartError>> + Send + '_>> {
+        Box::pin(self.start_restore(request))
     }
 
     fn cancel(&self, run_id: i64) -> bool {

@@ -1856,3 +1856,125 @@ fn a_folder_downloads_as_zip_and_tar_gz_that_unpack_to_the_same_tree() {
         String::from_utf8_lossy(&got.stdout)
     );
 }
+
+#[test]
+fn a_restore_from_the_web_form_runs_with_its_own_page_and_never_overwrites_unasked() {
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(source.join("albums")).unwrap();
+    write_config(server.data.path(), &source, &store, "");
+    let snap = store.join("Photos").join("2026-12-01_020000");
+    fs::create_dir_all(snap.join("albums")).unwrap();
+    fs::write(snap.join("albums").join("notes.txt"), "saved notes").unwrap();
+    fs::write(source.join("albums").join("notes.txt"), "edited notes").unwrap();
+    let cookie = server.sign_in();
+
+    // The form says where "next to the original" is, exactly.
+    let form = "/snapshots/restore?task=Photos&snapshot=2026-12-01_020000&path=albums/notes.txt";
+    let r = server.get_signed_in(form, &cookie);
+    assert_eq!(r.status, 200, "{r:?}");
+    let beside = format!("{}.restored-", source.join("albums/notes.txt").display());
+    assert!(r.body.contains(&beside), "{}", r.body);
+    assert!(r.body.contains(r#"action="/runs/restore""#), "{}", r.body);
+
+    // Posted: a run of its own, whose page follows it; the file lands beside the original.
+    let post =
+        |body: &str| server.post_form_with("/runs/restore", body, &[format!("Cookie: {cookie}")]);
+    let r = post("task=Photos&snapshot=2026-12-01_020000&path=albums%2Fnotes.txt&place=original");
+    assert_eq!(r.status, 303, "{r:?}");
+    let run_page = r.header("location").unwrap().to_string();
+    assert!(run_page.starts_with("/runs/"), "{r:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let restored = loop {
+        let found: Vec<_> = fs::read_dir(source.join("albums"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("notes.txt.restored-"))
+            .collect();
+        if let Some(p) = found.first() {
+            if fs::read(p).map(|b| b == b"saved notes").unwrap_or(false) {
+                break p.clone();
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing restored");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        fs::read_to_string(source.join("albums/notes.txt")).unwrap(),
+        "edited notes"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = server.get_signed_in(&run_page, &cookie);
+        if r.body.contains("restore") && r.body.contains(&restored.display().to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run page never told the restore: {}",
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Into a folder where the file exists, without replace: refused, back on the form with why.
+    let to = work.path().join("to");
+    fs::create_dir_all(&to).unwrap();
+    fs::write(to.join("notes.txt"), "keep me").unwrap();
+    let body = format!(
+        "task=Photos&snapshot=2026-12-01_020000&path=albums%2Fnotes.txt&place=folder&to={}",
+        to.display().to_string().replace('/', "%2F")
+    );
+    let r = post(&body);
+    assert_eq!(r.status, 303, "{r:?}");
+    let back = r.header("location").unwrap().to_string();
+    assert!(back.starts_with("/snapshots/restore?"), "{r:?}");
+    let r = server.get_signed_in(&back, &cookie);
+    assert!(r.body.contains("already exists"), "{}", r.body);
+    assert_eq!(fs::read_to_string(to.join("notes.txt")).unwrap(), "keep me");
+    // With replace: the saved bytes, the replaced ones kept aside.
+    let r = post(&format!("{body}&replace=on"));
+    assert_eq!(r.status, 303, "{r:?}");
+    assert!(r.header("location").unwrap().starts_with("/runs/"), "{r:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fs::read_to_string(to.join("notes.txt")).unwrap() != "saved notes" {
+        assert!(Instant::now() < deadline, "not replaced");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let aside: Vec<_> = fs::read_dir(&to)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("notes.txt.replaced-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(
+        fs::read_to_string(aside[0].join("notes.txt")).unwrap(),
+        "keep me"
+    );
+
+    // No session, no restore; another site's form, no restore.
+    let r = server.request(
+        "POST",
+        "/runs/restore",
+        &[format!("Origin: {}", server.origin())],
+        "task=Photos&snapshot=2026-12-01_020000&path=albums&place=original",
+    );
+    assert!(
+        r.status == 401
+            || r.status == 303
+                && r.header("location")
+                    .is_some_and(|l| l.starts_with("/login")),
+        "{r:?}"
+    );
+    let r = server.request(
+        "POST",
+        "/runs/restore",
+        &[
+            "Origin: http://evil.example".to_string(),
+            format!("Cookie: {cookie}"),
+        ],
+        "task=Photos&snapshot=2026-12-01_020000&path=albums&place=original",
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+}

@@ -31,6 +31,9 @@ pub enum StartError {
     /// The engine refused the run (an unknown task, the data directory, the database).
     #[error(transparent)]
     Run(engine::run::RunError),
+    /// The engine refused the restore (nothing there, the destination exists, …).
+    #[error(transparent)]
+    Restore(engine::run::RestoreError),
     /// The run ended before it was recorded.
     #[error("the run stopped before it started")]
     Stopped,
@@ -43,6 +46,11 @@ pub trait RunControl: Send + Sync + 'static {
         &self,
         trigger: Trigger,
         tasks: Vec<String>,
+    ) -> Pin<Box<dyn Future<Output = Result<i64, StartError>> + Send + '_>>;
+    /// Starts a restore (a run of its own); `Ok(run id)` once it is recorded.
+    fn restore(
+        &self,
+        request: engine::run::RestoreRequest,
     ) -> Pin<Box<dyn Future<Output = Result<i64, StartError>> + Send + '_>>;
     /// Cancels the run with this id if it is the active one.
     fn cancel(&self, run_id: i64) -> bool;

@@ -8,6 +8,8 @@ pub mod connections;
 pub mod email;
 pub mod error;
 pub mod keys;
+#[cfg(feature = "ssr")]
+pub mod restore;
 pub mod retention;
 pub mod runs;
 pub mod schedule;

@@ -46,6 +46,16 @@ fn archive(w: &FolderQuery, path: &str, format: &str) -> String {
     )
 }
 
+/// The restore form of the item with key `path` of `w`'s snapshot.
+fn restore(w: &FolderQuery, path: &str) -> String {
+    format!(
+        "/snapshots/restore?task={}&snapshot={}&path={}",
+        urlencode(&w.task),
+        urlencode(&w.snapshot),
+        urlencode_path(path)
+    )
+}
+
 /// `/snapshots/browse`
 #[component]
 pub fn Browse() -> impl IntoView {
@@ -142,6 +152,7 @@ fn Folder(l: FolderListing, w: FolderQuery) -> impl IntoView {
         <p class="actions">
             "Download this folder as " <a class="button" href=archive(&w, &l.key, "zip") download="">"zip"</a>
             " " <a class="button" href=archive(&w, &l.key, "tar.gz") download="">"tar.gz"</a>
+            " " <a class="button" href=restore(&w, &l.key)>"Restore this folder…"</a>
         </p>
         <div class="table-scroll"><table class="list files">
             <thead>
@@ -167,12 +178,16 @@ fn entry_row(e: &FileEntry, folder: &str, w: &FolderQuery) -> impl IntoView {
     };
     let name = match e.kind {
         EntryKind::Folder => {
-            view! { <a href=href(w, &key, &w.sort, w.descending, 0)>"📁 " {e.name.clone()} "/"</a> }
-                .into_any()
+            view! {
+                <a href=href(w, &key, &w.sort, w.descending, 0)>"📁 " {e.name.clone()} "/"</a>
+                " " <a class="muted" href=restore(w, &key)>"restore"</a>
+            }
+            .into_any()
         }
         EntryKind::File => view! {
             <a href=download(w, &key) download="">{e.name.clone()}</a>
             " " <a class="muted" href=format!("/snapshots/versions?task={}&path={}", urlencode(&w.task), urlencode_path(&key))>"versions"</a>
+            " " <a class="muted" href=restore(w, &key)>"restore"</a>
         }
         .into_any(),
         EntryKind::Symlink => view! {

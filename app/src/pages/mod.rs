@@ -17,6 +17,8 @@ pub mod email;
 pub mod history;
 pub mod keys;
 pub mod parts;
+#[cfg(feature = "ssr")]
+pub mod restore;
 pub mod retention;
 pub mod run;
 pub mod schedule;
@@ -38,6 +40,8 @@ pub use dashboard::Dashboard;
 pub use email::EmailPage;
 pub use history::History;
 pub use keys::KeysPage;
+#[cfg(feature = "ssr")]
+pub use restore::Restore;
 pub use retention::RetentionPage;
 pub use run::Run;
 pub use schedule::SchedulePage;

@@ -1,6 +1,6 @@
 //! The versions of one file (`/snapshots/versions?task=&path=`): each distinct version across the
-//! task's snapshots, oldest first — which snapshots hold it, its size and time — with a download of
-//! each (`engine::files::versions`). Rendered on the server only.
+//! task's snapshots, oldest first — which snapshots hold it, its size and time — with a download and a
+//! restore of each (`engine::files::versions`). Rendered on the server only.
 
 use super::parts::{error_line, loading, urlencode, urlencode_path, utc};
 use crate::api::snapshots::get_versions;
@@ -37,6 +37,10 @@ pub fn Versions() -> impl IntoView {
                                     "/snapshots/download?task={}&snapshot={}&path={}",
                                     urlencode(&task), urlencode(&v.last), urlencode_path(&path)
                                 );
+                                let restore = format!(
+                                    "/snapshots/restore?task={}&snapshot={}&path={}",
+                                    urlencode(&task), urlencode(&v.last), urlencode_path(&path)
+                                );
                                 let modified = chrono::DateTime::from_timestamp(v.modified, 0).map(utc).unwrap_or_default();
                                 view! {
                                     <tr>
@@ -44,7 +48,7 @@ pub fn Versions() -> impl IntoView {
                                         <td>{v.snapshots}</td>
                                         <td>{human_bytes(v.size)}</td>
                                         <td>{modified}</td>
-                                        <td><a href=download download="">"Download"</a></td>
+                                        <td><a href=download download="">"Download"</a> " · " <a href=restore>"Restore…"</a></td>
                                     </tr>
                                 }
                             }).collect_view();
