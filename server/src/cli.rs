@@ -179,6 +179,9 @@ pub enum SnapshotsCommand {
     Diff(DiffArgs),
     /// The versions of one file across a task's snapshots: which snapshots hold which bytes.
     Versions(VersionsArgs),
+    /// Files whose name matches a pattern (*.xlsx, taxes*, IMG_????.jpg; ASCII case ignored; no
+    /// wildcard: names containing it) across a task's snapshots, newest first, each version once.
+    Find(FindArgs),
     /// Pin a snapshot: retention never prunes it (nor its copy on the mirror) until it is unpinned.
     Pin(PinArgs),
     /// Unpin a snapshot: retention decides about it again at the next run.
@@ -229,6 +232,20 @@ pub struct VersionsArgs {
     /// Print the versions as JSON ([{first, last, snapshots, size, modified}]).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FindArgs {
+    /// The task.
+    pub task: String,
+    /// The name pattern (quote it, so the shell leaves the `*` alone).
+    pub pattern: String,
+    /// One JSON object per line: {snapshot, path, key, size, modified, newest}.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many results.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
 }
 
 #[derive(clap::Args, Debug)]

@@ -1701,3 +1701,56 @@ fn restore_puts_files_back_next_to_the_original_or_elsewhere_and_replaces_only_w
         assert!(r.stderr.starts_with("error:"), "{r:?}");
     }
 }
+
+#[test]
+fn snapshots_find_lists_each_version_of_each_matching_file_once_newest_first() {
+    let f = Fixture::new();
+    f.write_config();
+    f.write("docs/Budget.XLSX", b"v1");
+    f.write("docs/old/taxes-2024.pdf", b"taxes");
+    f.write("docs/notes.txt", b"n");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    f.write("docs/Budget.XLSX", b"v2 longer");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    f.write("docs/plan.xlsx", b"new");
+    assert_eq!(f.mnemosynce(&["run"]).code(), 0);
+    let snaps = f.snapshots();
+
+    let r = f.mnemosynce(&["snapshots", "find", "Photos", "*.xlsx", "--json"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let found: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(String, String, bool)> = found
+        .iter()
+        .map(|v| {
+            (
+                v["snapshot"].as_str().unwrap().to_string(),
+                v["path"].as_str().unwrap().to_string(),
+                v["newest"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    // Newest snapshot first; the unchanged budget of the second snapshot is not found again, its
+    // first version is (in the first snapshot, as an older version).
+    assert_eq!(
+        seen,
+        vec![
+            (snaps[2].clone(), "/docs/Budget.XLSX".to_string(), true),
+            (snaps[2].clone(), "/docs/plan.xlsx".to_string(), true),
+            (snaps[0].clone(), "/docs/Budget.XLSX".to_string(), false),
+        ],
+        "{r:?}"
+    );
+    let r = f.mnemosynce(&["snapshots", "find", "Photos", "taxes"]);
+    assert!(r.stdout.contains("/docs/old/taxes-2024.pdf"), "{r:?}");
+    assert!(
+        r.stderr.contains("1 version(s) found in 3 snapshot(s)"),
+        "{r:?}"
+    );
+    let r = f.mnemosynce(&["snapshots", "find", "Photos", "docs/*.pdf"]);
+    assert_eq!(r.code(), 3, "{r:?}");
+    assert!(r.stderr.contains("matches names, not paths"), "{r:?}");
+}

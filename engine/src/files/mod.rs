@@ -3,7 +3,7 @@
 //! `snapshots ls`, the web app's browser and its downloads use these; [`diff`] compares two
 //! snapshots of a task and [`versions`] follows one file through all of them (by inode first);
 //! [`measure`] counts a snapshot's files, total and unique size; [`archive`] writes a folder as one
-//! zip or tar.gz as it reads it.
+//! zip or tar.gz as it reads it; [`find`] searches names across a task's snapshots.
 //!
 //! Invariants: every path a request names is resolved beneath its snapshot one component at a time
 //! with `O_NOFOLLOW` on file descriptors, so a symbolic link — in the snapshot, or put in place of a
@@ -14,6 +14,7 @@
 pub mod archive;
 pub mod beneath;
 pub mod diff;
+pub mod find;
 pub mod listing;
 pub mod path;
 pub mod sizes;
@@ -22,6 +23,7 @@ pub mod versions;
 pub use archive::{write_archive, ArchiveFormat};
 pub use beneath::{open_file, open_folder, open_snapshot};
 pub use diff::diff;
+pub use find::{Finder, Pattern, PatternError};
 pub use listing::{list_folder, Window};
 pub use path::InnerPath;
 pub use sizes::measure;

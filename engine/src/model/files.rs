@@ -174,6 +174,23 @@ pub struct FileVersion {
     pub modified: i64,
 }
 
+/// A file whose name matched a search, in the newest snapshot that holds this version of it (a
+/// file at the same path in an older snapshot with the same inode is the same version, not found
+/// again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundFile {
+    pub snapshot: String,
+    /// The path inside the snapshot, as shown, and its key.
+    pub path: String,
+    pub key: String,
+    pub size: u64,
+    /// Modification time, seconds since 1970 (UTC).
+    pub modified: i64,
+    /// True for the newest version of this path found (an older version of a path already found
+    /// is false).
+    pub newest: bool,
+}
+
 /// Permission bits as `ls` shows them: `0o754` is `rwxr-xr--`.
 pub fn mode_text(mode: u32) -> String {
     const BITS: [(u32, char); 9] = [

@@ -1,9 +1,10 @@
 //! `mnemosynce snapshots` and its subcommands, one file each: the list of snapshots (`list.rs`), a
 //! folder of one (`ls.rs`), what changed between two (`diff.rs`), a file's versions
-//! (`versions.rs`), pins (`pin.rs`).
+//! (`versions.rs`), files found by name (`find.rs`), pins (`pin.rs`).
 
 mod common;
 mod diff;
+mod find;
 mod list;
 mod ls;
 mod pin;
@@ -19,6 +20,7 @@ pub async fn execute(cli: &Cli, args: &SnapshotsArgs) -> ExitCode {
         Some(SnapshotsCommand::Ls(a)) => ls::execute(cli, a).await,
         Some(SnapshotsCommand::Diff(a)) => diff::execute(cli, a).await,
         Some(SnapshotsCommand::Versions(a)) => versions::execute(cli, a).await,
+        Some(SnapshotsCommand::Find(a)) => find::execute(cli, a).await,
         Some(SnapshotsCommand::Pin(a)) => {
             pin::execute(cli, &a.task, &a.snapshot, true, a.note.as_deref()).await
         }
