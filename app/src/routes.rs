@@ -30,6 +30,7 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/snapshots/diff") view=pages::Changes ssr=SsrMode::Async/>
             <Route path=path!("/snapshots/versions") view=pages::Versions ssr=SsrMode::Async/>
             <Route path=path!("/snapshots/restore") view=pages::Restore ssr=SsrMode::Async/>
+            <Route path=path!("/snapshots/find") view=pages::Find ssr=SsrMode::InOrder/>
             <Route path=path!("/settings") view=pages::Settings/>
             <Route path=path!("/settings/config") view=ConfigRoute/>
             <Route path=path!("/settings/keys") view=KeysRoute/>

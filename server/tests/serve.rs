@@ -1978,3 +1978,57 @@ fn a_restore_from_the_web_form_runs_with_its_own_page_and_never_overwrites_unask
     );
     assert_eq!(r.status, 403, "{r:?}");
 }
+
+#[test]
+fn find_streams_each_version_of_the_matching_files_with_links_to_get_them_back() {
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(&source).unwrap();
+    write_config(server.data.path(), &source, &store, "");
+    let older = store.join("Photos").join("2026-12-01_020000");
+    let newer = store.join("Photos").join("2026-12-02_020000");
+    fs::create_dir_all(older.join("docs")).unwrap();
+    fs::create_dir_all(newer.join("docs")).unwrap();
+    fs::write(older.join("docs/Budget.xlsx"), "v1").unwrap();
+    fs::write(newer.join("docs/Budget.xlsx"), "v2").unwrap();
+    fs::write(older.join("docs/<b>x<i>.xlsx"), "odd").unwrap();
+    fs::hard_link(
+        older.join("docs/<b>x<i>.xlsx"),
+        newer.join("docs/<b>x<i>.xlsx"),
+    )
+    .unwrap();
+    fs::write(newer.join("docs/notes.txt"), "n").unwrap();
+    let cookie = server.sign_in();
+
+    let r = server.get_signed_in("/snapshots/find?task=Photos&pattern=*.XLSX", &cookie);
+    assert_eq!(r.status, 200, "{r:?}");
+    let body = &r.body;
+    // Newest snapshot first, then only what is new in the older one.
+    let first = body.find("2026-12-02_020000</h2>").expect(body);
+    let second = body.find("2026-12-01_020000</h2>").expect(body);
+    assert!(first < second, "{body}");
+    assert_eq!(
+        body.matches("/docs/Budget.xlsx</code>").count(),
+        2,
+        "{body}"
+    );
+    assert_eq!(
+        body.matches("/docs/&lt;b&gt;x&lt;i&gt;.xlsx</code>")
+            .count(),
+        1,
+        "{body}"
+    );
+    assert!(!body.contains("<b>x<i>"), "a name was rendered as HTML");
+    assert!(!body.contains("notes.txt"), "{body}");
+    assert!(
+        body.contains("/snapshots/download?task=Photos&amp;snapshot=2026-12-01_020000&amp;path=docs/Budget.xlsx"),
+        "{body}"
+    );
+    assert!(body.contains("/snapshots/restore?task=Photos"), "{body}");
+    // Sent as it is made (chunked), not after the whole search.
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"), "{r:?}");
+
+    let r = server.get_signed_in("/snapshots/find?task=Photos&pattern=docs%2F*.xlsx", &cookie);
+    assert!(r.body.contains("matches names, not paths"), "{}", r.body);
+}

@@ -7,6 +7,8 @@ pub mod config;
 pub mod connections;
 pub mod email;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod find;
 pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod restore;

@@ -14,6 +14,8 @@ pub mod config;
 pub mod connections;
 pub mod dashboard;
 pub mod email;
+#[cfg(feature = "ssr")]
+pub mod find;
 pub mod history;
 pub mod keys;
 pub mod parts;
@@ -38,6 +40,8 @@ pub use config::ConfigPage;
 pub use connections::ConnectionsPage;
 pub use dashboard::Dashboard;
 pub use email::EmailPage;
+#[cfg(feature = "ssr")]
+pub use find::Find;
 pub use history::History;
 pub use keys::KeysPage;
 #[cfg(feature = "ssr")]

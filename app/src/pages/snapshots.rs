@@ -16,7 +16,8 @@ pub fn Snapshots() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Snapshots"</h1>
-            <p class="muted">"Every snapshot is a plain folder of the store: open one to browse it and download its files."</p>
+            <p class="muted">"Every snapshot is a plain folder of the store: open one to browse it and download its files. "
+                <a href="/snapshots/find">"Find a file by name across the snapshots"</a></p>
             <Suspense fallback=loading>
                 {move || Suspend::new(async move {
                     match data.await {
