@@ -2032,3 +2032,51 @@ fn find_streams_each_version_of_the_matching_files_with_links_to_get_them_back()
     let r = server.get_signed_in("/snapshots/find?task=Photos&pattern=docs%2F*.xlsx", &cookie);
     assert!(r.body.contains("matches names, not paths"), "{}", r.body);
 }
+
+#[test]
+fn the_snapshots_page_draws_each_tasks_unique_size_and_file_count_over_time() {
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(&source).unwrap();
+    fs::create_dir_all(&store).unwrap();
+    fs::write(source.join("a.txt"), "a").unwrap();
+    write_config(
+        server.data.path(),
+        &source,
+        &store,
+        "    retention: {keep_last: 10}\n",
+    );
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_mnemosynce"))
+            .arg("--data")
+            .arg(server.data.path())
+            .arg("run")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run();
+    std::thread::sleep(Duration::from_millis(1100));
+    fs::write(source.join("b.txt"), "bb").unwrap();
+    run();
+    let cookie = server.sign_in();
+    let r = server.get_signed_in("/snapshots", &cookie);
+    assert_eq!(r.status, 200, "{r:?}");
+    // An SVG drawn on the server: one bar per measured snapshot, the file count as a line, and
+    // the figures in words for who cannot see it.
+    assert!(r.body.contains("<svg"), "{}", r.body);
+    assert_eq!(
+        r.body.matches(r#"class="bar""#).count(),
+        2,
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<polyline"), "{}", r.body);
+    assert!(r.body.contains("files, up to 2"), "{}", r.body);
+    assert!(r.body.contains("Unique size (bars"), "{}", r.body);
+}

@@ -26,6 +26,8 @@ pub mod run;
 pub mod schedule;
 pub mod settings;
 #[cfg(feature = "ssr")]
+pub mod size_chart;
+#[cfg(feature = "ssr")]
 pub mod snapshots;
 #[cfg(feature = "ssr")]
 pub mod versions;

@@ -1,9 +1,10 @@
 //! The Snapshots page (`/snapshots`): every task's snapshots, newest first, with their time and age,
 //! whether they are complete, their files, size and unique size (what deleting one alone frees), what retention keeps each for (or that the next run prunes it) and its
-//! pin; *Pin* and *Unpin* are plain forms (they work without JavaScript: the server sends the browser
+//! pin, under a chart of each task's unique size and file count over time (`size_chart.rs`); *Pin* and *Unpin* are plain forms (they work without JavaScript: the server sends the browser
 //! back here). Each snapshot links to its browser (`browse.rs`). Rendered on the server only.
 
 use super::parts::{ago, error_line, loading, urlencode};
+use super::size_chart::{Point, SizeChart};
 use crate::api::snapshots::{get_snapshots, SnapshotRow, TaskSnapshots};
 use engine::model::snapshot::Completeness;
 use engine::model::units::human_bytes;
@@ -52,6 +53,19 @@ fn TaskTable(t: TaskSnapshots, now: chrono::DateTime<chrono::Utc>) -> impl IntoV
     } else {
         let task = t.task.clone();
         let count = t.snapshots.len();
+        let points: Vec<Point> = t
+            .snapshots
+            .iter()
+            .filter_map(|row| {
+                let size = row.info.sizes?;
+                let taken = chrono::DateTime::parse_from_rfc3339(&row.info.time).ok()?;
+                Some(Point {
+                    at: taken.timestamp(),
+                    label: taken.format("%Y-%m-%d %H:%M").to_string(),
+                    size,
+                })
+            })
+            .collect();
         // Newest first: every snapshot but the last (the oldest) has one before it to compare with.
         let rows = t
             .snapshots
@@ -63,6 +77,7 @@ fn TaskTable(t: TaskSnapshots, now: chrono::DateTime<chrono::Utc>) -> impl IntoV
             })
             .collect_view();
         view! {
+            <SizeChart task=task.clone() points/>
             <div class="table-scroll"><table class="list snapshots">
                 <thead>
                     <tr>
