@@ -331,6 +331,47 @@ async fn a_wiped_store_never_wipes_the_mirror() {
 }
 
 #[tokio::test]
+async fn a_pinned_snapshot_stays_on_the_mirror_when_its_local_folder_is_gone() {
+    let mut f = Fixture::new();
+    f.extra_yaml = "    retention: {keep_last: 1}\n".into();
+    f.write("a.txt", b"one");
+    let (r, _) = f.run(true).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    let first = f.snapshots()[0].clone();
+    let history = History::open(&f.data.database()).await.unwrap();
+    let cfg = config::check_str(&f.yaml(true)).config.unwrap();
+    engine::store::set_pin(
+        &cfg,
+        &history,
+        chrono_tz::UTC,
+        &cfg.tasks[0],
+        &first,
+        true,
+        Some("before the move"),
+    )
+    .await
+    .unwrap();
+    next_second().await;
+    f.write("a.txt", b"two");
+    let (r, _) = f.run(true).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    // keep_last 1 would prune it, but it is pinned: kept here and there.
+    assert_eq!(f.snapshots().len(), 2);
+    assert!(f.mirror.join("Photos").join(&first).exists());
+    // Deleted here by hand: the next mirror keeps it there (and says so), the run still succeeds.
+    fs::remove_dir_all(f.task_dir().join(&first)).unwrap();
+    next_second().await;
+    f.write("a.txt", b"three");
+    let (r, events) = f.run(true).await;
+    assert_eq!(r.status, Status::Success, "{r:?}");
+    assert!(f.mirror.join("Photos").join(&first).join("a.txt").exists());
+    assert!(
+        events.iter().any(|e| matches!(e, RunEvent::Log { line, .. } if line.contains("because pinned: ") && line.contains(&first))),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_mirror_leaves_foreign_files_alone() {
     let f = Fixture::new();
     f.write("a.jpg", b"a");

@@ -2070,12 +2070,7 @@ fn the_snapshots_page_draws_each_tasks_unique_size_and_file_count_over_time() {
     // An SVG drawn on the server: one bar per measured snapshot, the file count as a line, and
     // the figures in words for who cannot see it.
     assert!(r.body.contains("<svg"), "{}", r.body);
-    assert_eq!(
-        r.body.matches(r#"class="bar""#).count(),
-        2,
-        "{}",
-        r.body
-    );
+    assert_eq!(r.body.matches(r#"class="bar""#).count(), 2, "{}", r.body);
     assert!(r.body.contains("<polyline"), "{}", r.body);
     assert!(r.body.contains("files, up to 2"), "{}", r.body);
     assert!(r.body.contains("Unique size (bars"), "{}", r.body);

@@ -4,7 +4,8 @@
 //! Invariants (the valves): a local task folder without a complete snapshot is never mirrored (a
 //! wiped or unmounted store must never wipe the mirror); a snapshot that exists only on the mirror
 //! may be deleted there only if the retention policy would prune it, otherwise the step refuses and
-//! names them; only names Mnemosynce writes and adopted folders are subject to `--delete`.
+//! names them; a pinned snapshot stays on the mirror even when its local folder is gone (protected
+//! from `--delete`); only names Mnemosynce writes and adopted folders are subject to `--delete`.
 
 use super::context::{RunContext, StepEnd};
 use super::step_log::StepReporter;
@@ -90,27 +91,49 @@ impl RunContext {
             .iter()
             .filter(|n| deletable(n) && !local_all.iter().any(|c| &c.name == *n))
             .collect();
+        // A pin outlives the local folder: a pinned snapshot deleted here by hand stays there.
+        let pins = self
+            .history
+            .snapshot_index(&task.name)
+            .await
+            .map_err(MirrorStepError::Adopted)?;
+        let pinned = |n: &SnapshotName| pins.get(&n.to_string()).is_some_and(|e| e.pinned);
+        let mut protected = Vec::new();
         if !gone.is_empty() {
             let mut union = local.owned.clone();
             union.extend(gone.iter().map(|n| Candidate {
                 name: (*n).clone(),
                 completeness: Completeness::Complete,
-                pinned: false,
+                pinned: pinned(n),
             }));
             let plan = retention::plan(&union, &self.config.policy_for(task), self.tz, None);
             let kept: Vec<String> = plan
                 .iter()
-                .filter(|d| d.keep() && gone.contains(&&d.name))
+                .filter(|d| d.keep() && gone.contains(&&d.name) && !pinned(&d.name))
                 .map(|d| d.name.to_string())
                 .collect();
             if !kept.is_empty() {
                 return Err(MirrorStepError::WouldDeleteKept(kept));
             }
+            protected = gone
+                .iter()
+                .filter(|n| pinned(n))
+                .map(|n| n.to_string())
+                .collect();
+            if !protected.is_empty() {
+                out.log(
+                    LogLevel::Info,
+                    &format!(
+                        "kept on the mirror though gone here, because pinned: {}",
+                        protected.join(", ")
+                    ),
+                );
+            }
             out.log(
                 LogLevel::Info,
                 &format!(
                     "{} pruned snapshot(s) will be deleted from the mirror",
-                    gone.len()
+                    gone.len() - protected.len()
                 ),
             );
         }
@@ -132,6 +155,12 @@ impl RunContext {
         if self.dry_run {
             args.push("--dry-run".into());
         }
+        // First matching filter rule wins: the pinned ones are protected before any `risk` rule.
+        args.extend(
+            protected
+                .iter()
+                .map(|n| std::ffi::OsString::from(format!("--filter=protect /{n}"))),
+        );
         args.extend(mirror::filter_args(&adopted));
         let mut src = store.dir().as_os_str().to_owned();
         src.push("/");
