@@ -256,20 +256,13 @@ impl History {
         Ok(n.max(0) as u64)
     }
 
+    /// Records the start of a backup run.
     pub async fn start_run(
         &self,
         trigger: Trigger,
         at: DateTime<Utc>,
     ) -> Result<i64, HistoryError> {
-        let id = sqlx::query(
-            "INSERT INTO runs (trigger, started_at, status) VALUES (?1, ?2, 'running')",
-        )
-        .bind(trigger.as_str())
-        .bind(ms(at))
-        .execute(&self.pool)
-        .await?
-        .last_insert_rowid();
-        Ok(id)
+        self.insert_run(trigger, at, "backup").await
     }
 
     /// Records the start of a restore (a run of kind `restore`, which the task's backup figures
@@ -279,11 +272,21 @@ impl History {
         trigger: Trigger,
         at: DateTime<Utc>,
     ) -> Result<i64, HistoryError> {
+        self.insert_run(trigger, at, "restore").await
+    }
+
+    async fn insert_run(
+        &self,
+        trigger: Trigger,
+        at: DateTime<Utc>,
+        kind: &str,
+    ) -> Result<i64, HistoryError> {
         let id = sqlx::query(
-            "INSERT INTO runs (trigger, started_at, status, kind) VALUES (?1, ?2, 'running', 'restore')",
+            "INSERT INTO runs (trigger, started_at, status, kind) VALUES (?1, ?2, 'running', ?3)",
         )
         .bind(trigger.as_str())
         .bind(ms(at))
+        .bind(kind)
         .execute(&self.pool)
         .await?
         .last_insert_rowid();

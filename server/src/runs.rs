@@ -106,9 +106,9 @@ impl RunManager {
         Ok((config, tz))
     }
 
-    /// The run's event sink: every event to the feed; the run id, once recorded, to `id_tx` (the
+    /// The run's event sink: every event to the feed; the run id, once recorded, to `id` (the
     /// caller waits for it) and to the active slot (so *Cancel* finds the run).
-    fn sink(&self, id_tx: IdSender) -> run::EventSink {
+    fn sink(&self, id: IdSlot) -> run::EventSink {
         let hub = self.hub.clone();
         let active = self.active.clone();
         Arc::new(move |event: RunEvent| {
@@ -116,9 +116,7 @@ impl RunManager {
                 if let Some(a) = active.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
                     a.run_id = Some(*run_id);
                 }
-                if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                    let _ = tx.send(Ok(*run_id));
-                }
+                id.send(Ok(*run_id));
             }
             hub.publish(event);
         })
@@ -144,9 +142,8 @@ impl RunManager {
         };
 
         // The run id reaches the caller as soon as the run is recorded (its RunStarted event).
-        let (id_tx, id_rx) = oneshot::channel::<Result<i64, StartError>>();
-        let id_tx: IdSender = Arc::new(Mutex::new(Some(id_tx)));
-        let sink = self.sink(id_tx.clone());
+        let (id, id_rx) = IdSlot::new();
+        let sink = self.sink(id.clone());
         let (data, history) = (self.data.clone(), self.history.clone());
         let stopped = cancel.clone();
         tokio::spawn(async move {
@@ -183,20 +180,14 @@ impl RunManager {
                 }
                 Err(e) => {
                     release();
-                    let why = match e {
+                    id.send(Err(match e {
                         RunError::Busy(_) => StartError::Busy,
                         other => StartError::Run(other),
-                    };
-                    if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                        let _ = tx.send(Err(why));
-                    }
+                    }));
                 }
             }
         });
-        match id_rx.await {
-            Ok(r) => r,
-            Err(_) => Err(StartError::Stopped),
-        }
+        recorded(id_rx).await
     }
 
     /// A restore, in the same slot as runs (so never beside a backup), told on the same feed.
@@ -210,9 +201,8 @@ impl RunManager {
                 return Err(e);
             }
         };
-        let (id_tx, id_rx) = oneshot::channel::<Result<i64, StartError>>();
-        let id_tx: IdSender = Arc::new(Mutex::new(Some(id_tx)));
-        let sink = self.sink(id_tx.clone());
+        let (id, id_rx) = IdSlot::new();
+        let sink = self.sink(id.clone());
         let (data, history) = (self.data.clone(), self.history.clone());
         tokio::spawn(async move {
             let done = run::restore(&data, &history, &config, tz, request, sink, cancel).await;
@@ -221,26 +211,39 @@ impl RunManager {
                 Ok(report) => {
                     tracing::info!(run = report.run_id, status = %report.status, "restore: {}", report.message)
                 }
-                Err(e) => {
-                    let why = match e {
-                        RestoreError::Busy(_) => StartError::Busy,
-                        other => StartError::Restore(other),
-                    };
-                    if let Some(tx) = id_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                        let _ = tx.send(Err(why));
-                    }
-                }
+                Err(e) => id.send(Err(match e {
+                    RestoreError::Busy(_) => StartError::Busy,
+                    other => StartError::Restore(other),
+                })),
             }
         });
-        match id_rx.await {
-            Ok(r) => r,
-            Err(_) => Err(StartError::Stopped),
+        recorded(id_rx).await
+    }
+}
+
+/// Where a starting run's id (or why it did not start) goes, once: the caller of a start waits on
+/// the other end ([`recorded`]).
+#[derive(Clone)]
+struct IdSlot(Arc<Mutex<Option<oneshot::Sender<Result<i64, StartError>>>>>);
+
+impl IdSlot {
+    fn new() -> (IdSlot, oneshot::Receiver<Result<i64, StartError>>) {
+        let (tx, rx) = oneshot::channel();
+        (IdSlot(Arc::new(Mutex::new(Some(tx)))), rx)
+    }
+
+    /// Tells the waiting caller (the first call only).
+    fn send(&self, outcome: Result<i64, StartError>) {
+        if let Some(tx) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tx.send(outcome);
         }
     }
 }
 
-/// Where a starting run's id (or why it did not start) goes, taken once.
-type IdSender = Arc<Mutex<Option<oneshot::Sender<Result<i64, StartError>>>>>;
+/// The run's id once it is recorded, or why it did not start.
+async fn recorded(rx: oneshot::Receiver<Result<i64, StartError>>) -> Result<i64, StartError> {
+    rx.await.unwrap_or(Err(StartError::Stopped))
+}
 
 impl RunControl for RunManager {
     fn start(

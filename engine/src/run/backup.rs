@@ -207,7 +207,8 @@ impl RunContext {
         // now shares its unchanged files). Not measured is a warning, never a failed backup.
         let before = store.before(&name).ok().flatten();
         let measure: Vec<SnapshotName> = before.into_iter().chain([name.clone()]).collect();
-        if let Err(e) = crate::store::record_sizes(
+        let measuring = std::time::Instant::now();
+        match crate::store::record_sizes(
             &self.config.dir_backup_local,
             &self.history,
             self.tz,
@@ -216,10 +217,24 @@ impl RunContext {
         )
         .await
         {
-            out.log(
+            Ok(sizes) => {
+                if let Some(z) = sizes.last() {
+                    out.log(
+                        LogLevel::Info,
+                        &format!(
+                            "sizes measured in {:.2} s: {} files, {} in all, {} unique",
+                            measuring.elapsed().as_secs_f64(),
+                            z.files,
+                            crate::model::units::human_bytes(z.total),
+                            crate::model::units::human_bytes(z.unique)
+                        ),
+                    );
+                }
+            }
+            Err(e) => out.log(
                 LogLevel::Warn,
                 &format!("the snapshot's size was not measured: {e}"),
-            );
+            ),
         }
         let s = &outcome.stats;
         let mut message = format!(

@@ -1,8 +1,11 @@
-//! What the `snapshots` subcommands share: an engine walk of snapshot folders run on a blocking
-//! thread ([`on_disk`]), and `--json` output ([`print_json`]). Errors are printed here as one
+//! What the `snapshots` subcommands share: a task and its snapshots' names ([`task_snapshots`]), an
+//! engine walk of snapshot folders run on a blocking thread ([`on_disk`]), and `--json` output
+//! ([`print_json`]). Errors are printed here as one
 //! `error:` line; the exit code is [`EXIT_FAILURE`].
 
-use crate::commands::exit::EXIT_FAILURE;
+use crate::cli::Cli;
+use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
+use crate::commands::load::{read_side, select_tasks};
 use std::fmt::Display;
 use std::process::ExitCode;
 
@@ -39,4 +42,26 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// The configuration (read-side checks done), its zone, task `name` of it and its snapshots' names,
+/// oldest first; what went wrong is printed, as `Err(exit code)`.
+pub async fn task_snapshots(
+    cli: &Cli,
+    name: &str,
+) -> Result<(engine::model::config::Config, chrono_tz::Tz, String, Vec<String>), ExitCode> {
+    let (config, tz, _history) = read_side(cli, Some(name)).await?;
+    let task = select_tasks(&config, Some(name))
+        .unwrap_or_default()
+        .first()
+        .map(|t| t.name.clone())
+        .ok_or(ExitCode::from(EXIT_CONFIG))?;
+    let names = match engine::store::TaskStore::new(&config.dir_backup_local, &task).snapshots() {
+        Ok(l) => l.iter().map(ToString::to_string).collect(),
+        Err(e) => {
+            eprintln!("error: {task}: {e}");
+            return Err(ExitCode::from(EXIT_FAILURE));
+        }
+    };
+    Ok((config, tz, task, names))
 }

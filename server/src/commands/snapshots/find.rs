@@ -4,24 +4,17 @@
 
 use crate::cli::{Cli, FindArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
-use crate::commands::load::{read_side, select_tasks};
+use super::common::task_snapshots;
 use engine::files::{Finder, Pattern};
 use engine::model::units::human_bytes;
-use engine::store;
 use std::io::Write;
 use std::process::ExitCode;
 
 /// `mnemosynce snapshots find`
 pub async fn execute(cli: &Cli, args: &FindArgs) -> ExitCode {
-    let (config, _tz, _history) = match read_side(cli, Some(&args.task)).await {
+    let (config, _tz, task_name, mut names) = match task_snapshots(cli, &args.task).await {
         Ok(v) => v,
         Err(code) => return code,
-    };
-    let Some(&task) = select_tasks(&config, Some(&args.task))
-        .unwrap_or_default()
-        .first()
-    else {
-        return ExitCode::from(EXIT_CONFIG);
     };
     let pattern = match Pattern::parse(&args.pattern) {
         Ok(p) => p,
@@ -30,21 +23,8 @@ pub async fn execute(cli: &Cli, args: &FindArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let mut names: Vec<String> =
-        match store::TaskStore::new(&config.dir_backup_local, &task.name).snapshots() {
-            Ok(l) => l.iter().map(ToString::to_string).collect(),
-            Err(e) => {
-                eprintln!("error: {}: {e}", task.name);
-                return ExitCode::from(EXIT_FAILURE);
-            }
-        };
     names.reverse();
-    let (root, task_name, json, limit) = (
-        config.dir_backup_local.clone(),
-        task.name.clone(),
-        args.json,
-        args.limit,
-    );
+    let (root, json, limit) = (config.dir_backup_local.clone(), args.json, args.limit);
     let searched = tokio::task::spawn_blocking(move || {
         let mut finder = Finder::new(&root, &task_name, pattern, limit);
         let mut out = std::io::stdout().lock();

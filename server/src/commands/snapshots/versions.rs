@@ -2,27 +2,19 @@
 //! snapshots, oldest first (`engine::files::versions`): which snapshots hold each, its size and
 //! modification time. `--json`: the engine's `FileVersion`s.
 
-use super::common::{on_disk, print_json};
+use super::common::{on_disk, print_json, task_snapshots};
 use crate::cli::{Cli, VersionsArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
-use crate::commands::load::{read_side, select_tasks};
 use engine::files::InnerPath;
 use engine::model::units::human_bytes;
-use engine::store;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 /// `mnemosynce snapshots versions`
 pub async fn execute(cli: &Cli, args: &VersionsArgs) -> ExitCode {
-    let (config, tz, _history) = match read_side(cli, Some(&args.task)).await {
+    let (config, tz, task_name, names) = match task_snapshots(cli, &args.task).await {
         Ok(v) => v,
         Err(code) => return code,
-    };
-    let Some(&task) = select_tasks(&config, Some(&args.task))
-        .unwrap_or_default()
-        .first()
-    else {
-        return ExitCode::from(EXIT_CONFIG);
     };
     let path = match InnerPath::parse(args.path.as_bytes()) {
         Ok(p) if !p.is_top() => p,
@@ -35,18 +27,10 @@ pub async fn execute(cli: &Cli, args: &VersionsArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let names: Vec<String> =
-        match store::TaskStore::new(&config.dir_backup_local, &task.name).snapshots() {
-            Ok(l) => l.iter().map(ToString::to_string).collect(),
-            Err(e) => {
-                eprintln!("error: {}: {e}", task.name);
-                return ExitCode::from(EXIT_FAILURE);
-            }
-        };
     let root = config.dir_backup_local.clone();
-    let task_name = task.name.clone();
     let inner = path.clone();
-    let found = on_disk(move || engine::files::versions(&root, &task_name, &names, &inner)).await;
+    let walked_task = task_name.clone();
+    let found = on_disk(move || engine::files::versions(&root, &walked_task, &names, &inner)).await;
     let versions = match found {
         Ok(v) => v,
         Err(code) => return code,
@@ -55,12 +39,12 @@ pub async fn execute(cli: &Cli, args: &VersionsArgs) -> ExitCode {
         return print_json(&versions);
     }
     if versions.is_empty() {
-        println!("{} {}: in no snapshot", task.name, path.display());
+        println!("{task_name} {}: in no snapshot", path.display());
         return ExitCode::SUCCESS;
     }
     println!(
         "{} {}: {} version(s)",
-        task.name,
+        task_name,
         path.display(),
         versions.len()
     );
