@@ -23,6 +23,7 @@ pub enum SizesError {
 }
 
 /// Measures snapshots `names` of `task` and stores their sizes; returns them in the same order.
+/// The walks run side by side, one per core (they wait on the disk's metadata, not on each other).
 pub async fn record_sizes(
     store_root: &Path,
     history: &History,
@@ -30,14 +31,23 @@ pub async fn record_sizes(
     task: &str,
     names: &[SnapshotName],
 ) -> Result<Vec<SnapshotSize>, SizesError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let (root, t, n) = (store_root.to_path_buf(), task.to_string(), name.to_string());
-        let size = tokio::task::spawn_blocking(move || measure(&root, &t, &n)).await??;
-        history
-            .set_snapshot_sizes(task, &name.to_string(), local_to_utc(tz, name), &size)
-            .await?;
-        out.push(size);
+    for batch in names.chunks(cores) {
+        let walks: Vec<_> = batch
+            .iter()
+            .map(|name| {
+                let (root, t, n) = (store_root.to_path_buf(), task.to_string(), name.to_string());
+                tokio::task::spawn_blocking(move || measure(&root, &t, &n))
+            })
+            .collect();
+        for (name, walk) in batch.iter().zip(walks) {
+            let size = walk.await??;
+            history
+                .set_snapshot_sizes(task, &name.to_string(), local_to_utc(tz, name), &size)
+                .await?;
+            out.push(size);
+        }
     }
     Ok(out)
 }
