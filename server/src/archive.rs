@@ -59,7 +59,7 @@ pub async fn archive(
         },
     ) {
         Ok(t) => t,
-        Err(refusal) => return refusal,
+        Err((status, why)) => return refuse(status, why),
     };
     // The folder must be there before the answer starts.
     let (r, t, s, p) = (root.clone(), task.clone(), snapshot.clone(), path.clone());

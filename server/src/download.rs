@@ -46,22 +46,25 @@ pub(crate) struct Target {
     pub path: InnerPath,
 }
 
+/// Why a request is refused: its status and sentence ([`refuse`] makes the answer).
+pub(crate) type Refusal = (StatusCode, String);
+
 /// The task of `wanted` checked against the configuration and its path parsed.
-pub(crate) fn target(state: &AppState, wanted: &Wanted) -> Result<Target, Response> {
+pub(crate) fn target(state: &AppState, wanted: &Wanted) -> Result<Target, Refusal> {
     let config = engine::config::load_usable(&state.backend.config_path).map_err(|e| {
-        refuse(
+        (
             StatusCode::CONFLICT,
             format!("the configuration cannot be used: {e}"),
         )
     })?;
     if !config.tasks.iter().any(|t| t.name == wanted.task) {
-        return Err(refuse(
+        return Err((
             StatusCode::NOT_FOUND,
             format!("there is no task {:?} in the configuration", wanted.task),
         ));
     }
-    let path = InnerPath::from_key(&wanted.path)
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let path =
+        InnerPath::from_key(&wanted.path).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
     Ok(Target {
         root: config.dir_backup_local.clone(),
         task: wanted.task.clone(),
@@ -92,7 +95,7 @@ pub async fn download(
         path,
     } = match target(&state, &wanted) {
         Ok(t) => t,
-        Err(refusal) => return refusal,
+        Err((status, why)) => return refuse(status, why),
     };
     let inner = path.clone();
     let opened =

@@ -224,16 +224,19 @@ impl RunManager {
 /// Where a starting run's id (or why it did not start) goes, once: the caller of a start waits on
 /// the other end ([`recorded`]).
 #[derive(Clone)]
-struct IdSlot(Arc<Mutex<Option<oneshot::Sender<Result<i64, StartError>>>>>);
+struct IdSlot(Arc<Mutex<Option<oneshot::Sender<Started>>>>);
+
+/// A start's outcome: the run's id, or why it did not start.
+type Started = Result<i64, StartError>;
 
 impl IdSlot {
-    fn new() -> (IdSlot, oneshot::Receiver<Result<i64, StartError>>) {
+    fn new() -> (IdSlot, oneshot::Receiver<Started>) {
         let (tx, rx) = oneshot::channel();
         (IdSlot(Arc::new(Mutex::new(Some(tx)))), rx)
     }
 
     /// Tells the waiting caller (the first call only).
-    fn send(&self, outcome: Result<i64, StartError>) {
+    fn send(&self, outcome: Started) {
         if let Some(tx) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = tx.send(outcome);
         }
@@ -241,7 +244,7 @@ impl IdSlot {
 }
 
 /// The run's id once it is recorded, or why it did not start.
-async fn recorded(rx: oneshot::Receiver<Result<i64, StartError>>) -> Result<i64, StartError> {
+async fn recorded(rx: oneshot::Receiver<Started>) -> Started {
     rx.await.unwrap_or(Err(StartError::Stopped))
 }
 

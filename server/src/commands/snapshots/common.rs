@@ -49,7 +49,15 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> ExitCode {
 pub async fn task_snapshots(
     cli: &Cli,
     name: &str,
-) -> Result<(engine::model::config::Config, chrono_tz::Tz, String, Vec<String>), ExitCode> {
+) -> Result<
+    (
+        engine::model::config::Config,
+        chrono_tz::Tz,
+        String,
+        Vec<String>,
+    ),
+    ExitCode,
+> {
     let (config, tz, _history) = read_side(cli, Some(name)).await?;
     let task = select_tasks(&config, Some(name))
         .unwrap_or_default()

@@ -2,9 +2,9 @@
 //! snapshots, newest snapshot first, each version once (`engine::files::Finder`), printed as they
 //! are found. `--json`: one `FoundFile` per line (so a pipe sees them as they come).
 
+use super::common::task_snapshots;
 use crate::cli::{Cli, FindArgs};
 use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
-use super::common::task_snapshots;
 use engine::files::{Finder, Pattern};
 use engine::model::units::human_bytes;
 use std::io::Write;

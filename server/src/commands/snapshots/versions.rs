@@ -4,7 +4,7 @@
 
 use super::common::{on_disk, print_json, task_snapshots};
 use crate::cli::{Cli, VersionsArgs};
-use crate::commands::exit::{EXIT_CONFIG, EXIT_FAILURE};
+use crate::commands::exit::EXIT_CONFIG;
 use engine::files::InnerPath;
 use engine::model::units::human_bytes;
 use std::os::unix::ffi::OsStrExt;
