@@ -2,16 +2,17 @@
 //! archive, streamed as it is read (`engine::files::write_archive`).
 //!
 //! The engine writes on a blocking thread into a [`ChannelWriter`] whose 64 KiB chunks go out as the
-//! response body through a channel of four: when the client reads slowly the walk waits, when it
+//! response body through a small channel (`body.rs`): when the client reads slowly the walk waits, when it
 //! goes away the next write fails and the walk stops — memory stays flat whatever the folder's
 //! size, and no temporary file is written. The folder is opened before the answer starts, so a
 //! missing snapshot or folder is a 404 with its sentence; an error after that cuts the body short
 //! (the browser reports a failed download rather than keeping a truncated archive). Always an
 //! attachment, like `download.rs`.
 
+use crate::body::{channel_body, IN_FLIGHT};
 use crate::download::{attachment, refuse, status_of, target, Target, Wanted};
 use crate::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -76,7 +77,7 @@ pub async fn archive(
     let mut name = engine::files::archive::archive_name(&task, &snapshot, &path);
     name.push(b'.');
     name.extend_from_slice(format.extension().as_bytes());
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
     let failed = tx.clone();
     tokio::task::spawn_blocking(move || {
         let out = ChannelWriter {
@@ -89,10 +90,7 @@ pub async fn archive(
             let _ = failed.blocking_send(Err(io::Error::other(e.to_string())));
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    let mut resp = Response::new(Body::from_stream(stream));
+    let mut resp = Response::new(channel_body(rx));
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

@@ -17,6 +17,7 @@
 mod actions;
 mod archive;
 mod auth;
+mod body;
 mod cli;
 mod commands;
 mod download;
