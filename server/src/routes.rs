@@ -15,15 +15,41 @@ use crate::feed::socket as feed;
 use crate::state::AppState;
 use crate::{actions, archive, download, health, security};
 use app::{shell, App};
+use axum::http::{Extensions, HeaderMap, StatusCode, Version};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
+
+/// Compression of what the server makes as it answers (pages, server functions, the 401/404
+/// texts): brotli or gzip as the browser asks. Never for what is already compressed (the built
+/// site's `.br`/`.gz` files, which the static handler serves as they are), for file downloads and
+/// archives (bytes of a backup: `Range` must address them as stored, and photos do not shrink),
+/// for a page that streams as it is searched (`X-Accel-Buffering: no`: the encoder would hold its
+/// chunks back) or for the WebSocket's upgrade.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let streamed = |_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions| {
+        !headers.contains_key("x-accel-buffering")
+    };
+    let has_body = |status: StatusCode, _: Version, _: &HeaderMap, _: &Extensions| {
+        status != StatusCode::SWITCHING_PROTOCOLS && status != StatusCode::NOT_MODIFIED
+    };
+    CompressionLayer::new().compress_when(
+        DefaultPredicate::new()
+            .and(NotForContentType::new("application/octet-stream"))
+            .and(NotForContentType::new("application/zip"))
+            .and(NotForContentType::new("application/gzip"))
+            .and(streamed)
+            .and(has_body),
+    )
+}
 
 /// The router, separate from `serve` so tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
@@ -63,6 +89,7 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(compression())
         .layer(from_fn_with_state(state.clone(), security::require_session))
         .layer(from_fn_with_state(state.clone(), security::same_origin))
         .layer(sessions)

@@ -2075,3 +2075,54 @@ fn the_snapshots_page_draws_each_tasks_unique_size_and_file_count_over_time() {
     assert!(r.body.contains("files, up to 2"), "{}", r.body);
     assert!(r.body.contains("Unique size (bars"), "{}", r.body);
 }
+
+#[test]
+fn pages_travel_compressed_while_backup_bytes_and_streamed_pages_go_as_they_are() {
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(&source).unwrap();
+    write_config(server.data.path(), &source, &store, "");
+    let snap = store.join("Photos").join("2026-12-01_020000");
+    fs::create_dir_all(&snap).unwrap();
+    let text: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+    fs::write(snap.join("notes.txt"), &text).unwrap();
+    let cookie = server.sign_in();
+    // The response head of `path` asked for with `Accept-Encoding: br, gzip`, lower-cased.
+    let head = |path: &str| {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-D",
+                "-",
+                "-H",
+                "Accept-Encoding: br, gzip",
+            ])
+            .args(["-H", &format!("Cookie: {cookie}")])
+            .arg(format!("{}{path}", server.origin()))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_ascii_lowercase()
+    };
+    for page in [
+        "/",
+        "/history",
+        "/snapshots",
+        "/snapshots/browse?task=Photos&snapshot=2026-12-01_020000",
+    ] {
+        let h = head(page);
+        assert!(h.contains("content-encoding: br"), "{page}: {h}");
+    }
+    // A file of the backup: its bytes as stored (so `Range` addresses them), never re-encoded.
+    let h = head("/snapshots/download?task=Photos&snapshot=2026-12-01_020000&path=notes.txt");
+    assert!(h.starts_with("http/1.1 200"), "{h}");
+    assert!(!h.contains("content-encoding"), "{h}");
+    let h = head("/snapshots/archive?task=Photos&snapshot=2026-12-01_020000&path=&format=zip");
+    assert!(!h.contains("content-encoding"), "{h}");
+    // The Find page streams as it searches: nothing may hold its chunks back.
+    let h = head("/snapshots/find?task=Photos&pattern=notes");
+    assert!(h.contains("x-accel-buffering: no"), "{h}");
+    assert!(!h.contains("content-encoding"), "{h}");
+}

@@ -16,6 +16,14 @@ use leptos_router::hooks::use_query_map;
 /// `/snapshots/find`
 #[component]
 pub fn Find() -> impl IntoView {
+    // Streamed as it is searched: no proxy (nor the server's own compression, which would hold the
+    // chunks back until its buffer fills) may buffer this page.
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.insert_header(
+            http::HeaderName::from_static("x-accel-buffering"),
+            http::HeaderValue::from_static("no"),
+        );
+    }
     let query = use_query_map();
     let wanted = move || {
         query.with(|q| {
