@@ -10,7 +10,6 @@
 
 use crate::body::{channel_body, IN_FLIGHT};
 use crate::state::AppState;
-use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
