@@ -1,5 +1,5 @@
-// Look and feel: the pages fit a 360 px phone without sideways scrolling, in light and dark; the
-// keyboard reaches the navigation with a visible focus ring. Screenshots of each combination are kept
+// Look and feel: the pages fit a 360 px phone without sideways scrolling, in light and dark, with
+// headings that never skip a level; the keyboard reaches the navigation with a visible focus ring. Screenshots of each combination are kept
 // in test-results/screenshots/ for a human to look at.
 import { test, expect } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,6 +42,14 @@ test('every page fits phone and desktop widths in both themes', async ({ browser
             () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
           );
           expect(overflow, `${path} scrolls sideways at ${width} px (${scheme})`).toBeLessThanOrEqual(0);
+          // Headings go down one level at a time (h1, then h2 …): screen readers list them as an outline.
+          const levels = await page.evaluate(() =>
+            [...document.querySelectorAll('main h1, main h2, main h3, main h4')].map((h) => Number(h.tagName[1])),
+          );
+          levels.forEach((level, i) => {
+            const before = i === 0 ? 0 : levels[i - 1];
+            expect(level - before, `${path}: headings ${levels.join(' ')} skip a level`).toBeLessThanOrEqual(1);
+          });
           const name = `${label}-${scheme}${path.replace(/\//g, '_') || '_'}.png`;
           writeFileSync(join(SHOTS, name), await page.screenshot({ fullPage: true }));
         }

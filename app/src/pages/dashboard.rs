@@ -197,7 +197,7 @@ fn TaskCard(t: TaskOverview, now: chrono::DateTime<chrono::Utc>) -> impl IntoVie
     view! {
         <article class="card" data-task=t.name.clone()>
             <header class="card-head">
-                <h3>{t.name.clone()}</h3>
+                <h2>{t.name.clone()}</h2>
                 {t.last_status.map(|s| view! { <StatusBadge status=s/> })}
             </header>
             <p class="muted source">{t.source.clone()}</p>

@@ -144,8 +144,8 @@ fn LiveTasks(run: ActiveRun) -> impl IntoView {
             let status = t.status;
             view! {
                 <div class="live-task" data-task=t.name.clone()>
-                    <h3>{t.name.clone()} " " {status.map(|s| view! { <StatusBadge status=s/> })}
-                        {status.is_none().then(|| view! { <span class="muted">"waiting"</span> })}</h3>
+                    <h2>{t.name.clone()} " " {status.map(|s| view! { <StatusBadge status=s/> })}
+                        {status.is_none().then(|| view! { <span class="muted">"waiting"</span> })}</h2>
                     <ul class="steps">{steps}</ul>
                     {t.progress.map(|p| view! { <ProgressBar progress=p/> })}
                 </div>
@@ -256,7 +256,7 @@ fn Recorded(d: RunDetail, log: Option<OpenLog>) -> impl IntoView {
                 .collect_view();
             view! {
                 <div class="task-run" data-task=t.task.clone()>
-                    <h3>{t.task.clone()} " " <StatusBadge status=t.status/></h3>
+                    <h2>{t.task.clone()} " " <StatusBadge status=t.status/></h2>
                     <p class="muted">
                         {t.snapshot.clone().map(|s| format!("snapshot {s} · ")).unwrap_or_default()}
                         {format!("took {}", took(t.started_at, t.finished_at, t.finished_at.unwrap_or(t.started_at)))}
