@@ -1054,6 +1054,16 @@ fn write_config(
     .unwrap();
 }
 
+/// A temporary folder with `source/` (made) and `store/` (not made), and the server's configuration
+/// of task `Photos` over them.
+fn photos_task(server: &Server) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(&source).unwrap();
+    write_config(server.data.path(), &source, &store, "");
+    (work, source, store)
+}
+
 /// Reads feed messages until `until` says stop; returns every event seen, in order.
 async fn events_until<S>(
     ws: &mut S,
@@ -1724,10 +1734,7 @@ fn a_folder_downloads_as_zip_and_tar_gz_that_unpack_to_the_same_tree() {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
     let server = Server::start(&[]);
-    let work = tempfile::tempdir().unwrap();
-    let (source, store) = (work.path().join("source"), work.path().join("store"));
-    fs::create_dir_all(&source).unwrap();
-    write_config(server.data.path(), &source, &store, "");
+    let (work, _source, store) = photos_task(&server);
     let snap = store.join("Photos").join("2026-12-01_020000");
     let albums = snap.join("albums");
     fs::create_dir_all(albums.join("2024").join("summer")).unwrap();
@@ -1982,10 +1989,7 @@ fn a_restore_from_the_web_form_runs_with_its_own_page_and_never_overwrites_unask
 #[test]
 fn find_streams_each_version_of_the_matching_files_with_links_to_get_them_back() {
     let server = Server::start(&[]);
-    let work = tempfile::tempdir().unwrap();
-    let (source, store) = (work.path().join("source"), work.path().join("store"));
-    fs::create_dir_all(&source).unwrap();
-    write_config(server.data.path(), &source, &store, "");
+    let (_work, _source, store) = photos_task(&server);
     let older = store.join("Photos").join("2026-12-01_020000");
     let newer = store.join("Photos").join("2026-12-02_020000");
     fs::create_dir_all(older.join("docs")).unwrap();
@@ -2079,10 +2083,7 @@ fn the_snapshots_page_draws_each_tasks_unique_size_and_file_count_over_time() {
 #[test]
 fn pages_travel_compressed_while_backup_bytes_and_streamed_pages_go_as_they_are() {
     let server = Server::start(&[]);
-    let work = tempfile::tempdir().unwrap();
-    let (source, store) = (work.path().join("source"), work.path().join("store"));
-    fs::create_dir_all(&source).unwrap();
-    write_config(server.data.path(), &source, &store, "");
+    let (_work, _source, store) = photos_task(&server);
     let snap = store.join("Photos").join("2026-12-01_020000");
     fs::create_dir_all(&snap).unwrap();
     let text: String = (0..5000).map(|i| format!("line {i}\n")).collect();

@@ -2,8 +2,9 @@
 //! (`engine::store`), one page of a folder of a snapshot (`engine::files`, beneath the snapshot,
 //! links never followed), what changed between two snapshots, a file's versions (server-side
 //! loaders, see [`load`]), and pins (`engine::store::set_pin`, as the CLI's `snapshots pin`; a server
-//! function, the page's forms post to it). File downloads are a plain route of the server
-//! (`server/src/download.rs`): they stream. Server only (feature `ssr`), like the pages that use it.
+//! function, the page's forms post to it). File and folder downloads are plain routes of the
+//! server (`server/src/download.rs`, `archive.rs`): they stream; restore and find have their own
+//! loaders (`restore.rs`, `find.rs`). Server only (feature `ssr`), like the pages that use it.
 
 use super::error::ApiError;
 use engine::model::snapshot::SnapshotInfo;

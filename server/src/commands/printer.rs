@@ -1,10 +1,10 @@
-//! [`Printer`]: how `mnemosynce run` shows the engine's run events: a live progress line on a
+//! [`Printer`]: how `mnemosynce run` (and `restore`) show the engine's run events: a live progress line on a
 //! terminal (percent, bytes, rate, files, ETA), plain lines otherwise; warnings and errors always.
 
 use engine::model::events::{LogLevel, RunEvent};
 use engine::model::units::human_bytes;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Prints run events: a live progress line on a terminal, plain lines otherwise.
 pub struct Printer {
@@ -18,6 +18,13 @@ impl Printer {
             tty: std::io::stderr().is_terminal(),
             line_open: Mutex::new(false),
         }
+    }
+
+    /// A printer and the run's event sink that feeds it.
+    pub fn sink() -> (Arc<Printer>, engine::run::EventSink) {
+        let printer = Arc::new(Printer::new());
+        let fed = printer.clone();
+        (printer, Arc::new(move |event| fed.event(&event)))
     }
 
     pub fn clear_line(&self) {

@@ -9,7 +9,7 @@
 use super::exit::{EXIT_BUSY, EXIT_CONFIG, EXIT_FAILURE, EXIT_WARNING};
 use super::load::read_side;
 use super::printer::Printer;
-use super::run::wait_for_stop_signal;
+use super::run::cancel_on_signal;
 use crate::cli::{Cli, RestoreArgs};
 use engine::data_dir::DataDir;
 use engine::files::InnerPath;
@@ -18,8 +18,6 @@ use engine::model::Status;
 use engine::run::{self, RestoreError, RestoreRequest};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 
 /// `mnemosynce restore`
 pub async fn execute(cli: &Cli, args: &RestoreArgs) -> ExitCode {
@@ -34,16 +32,8 @@ pub async fn execute(cli: &Cli, args: &RestoreArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        wait_for_stop_signal().await;
-        eprintln!("\nstopping: cancelling the restore (what was copied so far stays)");
-        on_signal.cancel();
-    });
-    let printer = Arc::new(Printer::new());
-    let sink_printer = printer.clone();
-    let events: run::EventSink = Arc::new(move |event| sink_printer.event(&event));
+    let cancel = cancel_on_signal("the restore (what was copied so far stays)");
+    let (printer, events) = Printer::sink();
     let request = RestoreRequest {
         trigger: Trigger::Cli,
         task: args.task.clone(),

@@ -15,7 +15,6 @@ use engine::model::events::Trigger;
 use engine::model::Status;
 use engine::run::{self, RunError, RunOptions};
 use std::process::ExitCode;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// `mnemosynce run`
@@ -54,17 +53,8 @@ pub async fn execute(cli: &Cli, args: &RunArgs) -> ExitCode {
         }
     };
 
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        wait_for_stop_signal().await;
-        eprintln!("\nstopping: cancelling the run (the interrupted snapshot resumes next time)");
-        on_signal.cancel();
-    });
-
-    let printer = Arc::new(Printer::new());
-    let sink_printer = printer.clone();
-    let events: run::EventSink = Arc::new(move |event| sink_printer.event(&event));
+    let cancel = cancel_on_signal("the run (the interrupted snapshot resumes next time)");
+    let (printer, events) = Printer::sink();
     let options = RunOptions {
         trigger: Trigger::Cli,
         tasks: args.tasks.clone(),
@@ -117,8 +107,20 @@ pub async fn execute(cli: &Cli, args: &RunArgs) -> ExitCode {
     }
 }
 
-/// Waits for SIGTERM or Ctrl-C (a restore waits the same way).
-pub(crate) async fn wait_for_stop_signal() {
+/// A token cancelled at SIGTERM or Ctrl-C, saying on stderr that `what` is being cancelled (a
+/// restore stops the same way).
+pub(crate) fn cancel_on_signal(what: &'static str) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        eprintln!("\nstopping: cancelling {what}");
+        on_signal.cancel();
+    });
+    cancel
+}
+
+async fn wait_for_stop_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
