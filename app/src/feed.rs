@@ -9,7 +9,9 @@
 //!
 //! The page is server-rendered with islands: each island hydrates on its own, with no context from
 //! the page around it, so the islands that show the feed (the header's indicator, the dashboard's
-//! banner, the run page's live part) all read the one state of the tab, [`FeedState::shared`].
+//! banner, the run page's live part) all read the one state of the tab, [`FeedState::shared`]. The
+//! header's island connects it once signed in ([`FeedState::connect`]) and keeps it for the whole
+//! visit: navigation between pages swaps the page around it (server/public/nav.js), never the tab.
 
 use chrono::{DateTime, Utc};
 use engine::model::events::RunEvent;
@@ -52,8 +54,8 @@ pub struct FeedState {
 }
 
 impl FeedState {
-    /// The tab's feed state: in the browser one for the whole tab, made (and connected) by the first
-    /// island that asks; on the server a fresh, offline one for each island rendered.
+    /// The tab's feed state: in the browser one for the whole tab, made by the first island that
+    /// asks; on the server a fresh, offline one for each island rendered.
     pub fn shared() -> FeedState {
         #[cfg(feature = "hydrate")]
         {
@@ -67,13 +69,30 @@ impl FeedState {
                     let owner = Owner::new_root(None);
                     let state = owner.with(FeedState::new);
                     std::mem::forget(owner);
-                    client::start(state);
                     state
                 })
             })
         }
         #[cfg(not(feature = "hydrate"))]
         FeedState::new()
+    }
+
+    /// Opens the tab's WebSocket, unless it is open already (a signed-in page's header).
+    pub fn connect(&self) {
+        #[cfg(feature = "hydrate")]
+        client::start(*self);
+    }
+
+    /// Closes it and forgets what it said (the sign-in pages: no session, nothing to follow).
+    pub fn disconnect(&self) {
+        #[cfg(feature = "hydrate")]
+        client::stop();
+        self.link.set(Link::Offline);
+        self.server_version.set(None);
+        self.last_heartbeat.set(None);
+        self.active_run.set(None);
+        self.log.set(VecDeque::new());
+        self.seq.set(0);
     }
 
     fn new() -> FeedState {
@@ -166,14 +185,17 @@ impl FeedState {
     }
 }
 
-/// Reloads the page when a run it shows ends, so the server renders what the run left (snapshots,
-/// statuses, logs): the live parts are islands, the rest of the page is server-rendered HTML. A run
+/// Refreshes the page in place when a run it shows ends, so the server renders what the run left
+/// (snapshots, statuses, logs): the live parts are islands, the rest of the page is server-rendered
+/// HTML ([`crate::navigation::refresh`]: fetched again and patched, scroll kept). A run
 /// ends "on this page" when the feed showed it running here, or when the server rendered it as
 /// running (`rendered_running`, its id) and the feed now says it is over; a run that was already over
-/// when the page was rendered never reloads it. `only` limits this to one run (the run page).
-pub fn reload_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, only: Option<i64>) {
+/// when the page was rendered never refreshes it. `only` limits this to one run (the run page).
+pub fn refresh_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, only: Option<i64>) {
     // The feed has one active run at a time: the last one seen running is all there is to remember.
     let seen_running = StoredValue::new(None::<i64>);
+    // Once per run: a refresh that keeps this island (same props) must not refresh again.
+    let refreshed_for = StoredValue::new(None::<i64>);
     Effect::new(move |_| {
         let Some((id, running)) = state
             .active_run
@@ -186,17 +208,21 @@ pub fn reload_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, o
         }
         if running {
             seen_running.set_value(Some(id));
-        } else if rendered_running == Some(id) || seen_running.get_value() == Some(id) {
-            reload_page();
+        } else if (rendered_running == Some(id) || seen_running.get_value() == Some(id))
+            && refreshed_for.get_value() != Some(id)
+        {
+            refreshed_for.set_value(Some(id));
+            crate::navigation::refresh();
         }
     });
 }
 
-fn reload_page() {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
-    }
+/// An island with nothing to show: it refreshes a server-rendered page (History, Snapshots) in
+/// place when a run ends, as [`refresh_when_a_run_ends`] says.
+#[island]
+pub fn RefreshWhenRunEnds(rendered_running: Option<i64>) -> impl IntoView {
+    refresh_when_a_run_ends(FeedState::shared(), rendered_running, None);
+    view! { <crate::navigation::IslandRoot>""</crate::navigation::IslandRoot> }
 }
 
 /// "offline" / "connecting" / "live", and the time of the last heartbeat.
@@ -214,6 +240,20 @@ pub fn FeedIndicator(state: FeedState) -> impl IntoView {
             <span class="feed-label">{label}</span>
             <span class="feed-beat">{beat}</span>
         </span>
+    }
+}
+
+/// The run in progress, as a link to its page ("Run 12 running"); nothing when none is. In the
+/// header, so a run started elsewhere (the schedule, another tab) shows on every page at once.
+#[component]
+pub fn ActiveRunLink(state: FeedState) -> impl IntoView {
+    move || {
+        let id = state
+            .active_run
+            .with(|r| r.as_ref().filter(|r| r.is_running()).map(|r| r.run_id))?;
+        Some(
+            view! { <a class="feed-run" href=format!("/runs/{id}")>{format!("Run {id} running")}</a> },
+        )
     }
 }
 
@@ -254,15 +294,21 @@ mod client {
     }
 
     pub fn start(state: FeedState) {
-        // The sign-in pages have no session to open a feed with.
-        let path = web_sys::window().and_then(|w| w.location().pathname().ok());
-        if matches!(path.as_deref(), Some("/login") | Some("/setup")) {
-            return;
-        }
         if STARTED.with(|s| s.replace(true)) {
             return;
         }
+        FAILURES.with(|f| f.set(0));
         connect(state);
+    }
+
+    pub fn stop() {
+        STARTED.with(|s| s.set(false));
+        CONNECTION.with(|c| {
+            if let Some(old) = c.borrow_mut().take() {
+                old.socket.set_onclose(None);
+                let _ = old.socket.close();
+            }
+        });
     }
 
     fn feed_url(since: u64) -> Option<String> {
@@ -284,6 +330,10 @@ mod client {
     }
 
     fn connect(state: FeedState) {
+        // A retry that fires after sign-out stays quiet.
+        if !STARTED.with(|s| s.get()) {
+            return;
+        }
         // After a reconnect, ask for what was missed since the last event applied.
         let since = if state.server_version.get_untracked().is_some() {
             state.seq.get_untracked()

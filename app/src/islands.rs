@@ -9,25 +9,38 @@
 //! `scripts/test` do), its code is a chunk of its own, fetched only by those pages. The routes that
 //! show them are in `routes.rs`.
 
-use crate::feed::{FeedIndicator, FeedState};
+use crate::feed::{ActiveRunLink, FeedIndicator, FeedState};
+use crate::navigation::IslandRoot;
 use crate::{pages, theme};
 use engine::model::setup::Readiness;
 use leptos::prelude::*;
 
-/// The header's tools: the feed indicator (signed-in pages only), the theme switch. Also registers
-/// the service worker (server/public/sw.js), which keeps the app shell for the offline page;
-/// browsers allow it on localhost and over HTTPS only.
+/// The header's tools: on signed-in pages the feed indicator and the run in progress (a link to
+/// it), then the theme switch. The first island of every page: it connects the tab's feed once
+/// signed in (and closes it on the sign-in pages), tells the navigation that the WASM is live, and
+/// registers the service worker (server/public/sw.js), which keeps the app shell for the offline
+/// page; browsers allow it on localhost and over HTTPS only. Navigation keeps this island (same
+/// props) from page to page; signing in or out swaps it for one with the other `signed_in`.
 #[island]
 pub fn TopTools(signed_in: bool) -> impl IntoView {
+    let feed = FeedState::shared();
     // An island's body runs in the browser once, as it hydrates: no effect needed.
     #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        if window.is_secure_context() {
-            let _ = window.navigator().service_worker().register("/sw.js");
+    {
+        if signed_in {
+            feed.connect();
+        } else {
+            feed.disconnect();
+        }
+        crate::navigation::mark_live();
+        if let Some(window) = web_sys::window() {
+            if window.is_secure_context() {
+                let _ = window.navigator().service_worker().register("/sw.js");
+            }
         }
     }
-    let feed = signed_in.then(|| view! { <FeedIndicator state=FeedState::shared()/> });
-    view! { {feed} <theme::ThemeToggle/> }
+    let live = signed_in.then(|| view! { <ActiveRunLink state=feed/> <FeedIndicator state=feed/> });
+    view! { <IslandRoot>{live} <theme::ThemeToggle/></IslandRoot> }
 }
 
 /// Wraps a lazy page in a `div` whose `data-hydrated` turns `true` once the page is live in the
@@ -37,7 +50,11 @@ pub fn TopTools(signed_in: bool) -> impl IntoView {
 fn hydration_marked(page: AnyView) -> impl IntoView {
     let live = RwSignal::new(false);
     Effect::new(move |_| live.set(true));
-    view! { <div class="lazy-page" data-hydrated=move || live.get().to_string()>{page}</div> }
+    view! {
+        <IslandRoot>
+            <div class="lazy-page" data-hydrated=move || live.get().to_string()>{page}</div>
+        </IslandRoot>
+    }
 }
 
 /// The pages an owner opens now and then, all behind one lazy island. The wizard carries what the

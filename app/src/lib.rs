@@ -2,10 +2,12 @@
 //!
 //! Pages render on the server (feature `ssr`, inside the `mnemosynce` binary) and stay plain HTML;
 //! only their interactive parts, Leptos *islands* ([`islands`]), are built to WASM (feature `hydrate`,
-//! by `frontend/`) and hydrated in the browser, each on its own. Links and plain forms are ordinary
-//! page loads (there is no router in the browser), which keeps the first download small. Anything
-//! that only makes sense in a browser (the WebSocket feed, `localStorage`) sits behind
-//! `#[cfg(feature = "hydrate")]`.
+//! by `frontend/`) and hydrated in the browser, each on its own. Moving between pages is client-side
+//! navigation: server/public/nav.js fetches the next page and swaps it in, keeping the islands both
+//! pages share (the header's, with the tab's one feed) — see [`navigation`]. There is no route table
+//! in the browser, which keeps the first download small; without JavaScript links and forms are
+//! ordinary page loads. Anything that only makes sense in a browser (the WebSocket feed,
+//! `localStorage`) sits behind `#[cfg(feature = "hydrate")]`.
 
 #![recursion_limit = "256"]
 
@@ -19,6 +21,7 @@ use leptos_router::{
 pub mod api;
 pub mod feed;
 pub mod islands;
+pub mod navigation;
 pub mod pages;
 pub mod routes;
 pub mod theme;
@@ -33,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
+                <script type="module" src="/nav.js"></script>
                 <MetaTags/>
             </head>
             <body>

@@ -1,5 +1,6 @@
 // The setup wizard as a new owner meets it: an empty data directory → configuration (a bad one first:
-// its errors at their lines, nothing saved) → schedule → dashboard; then the same with an SSH source
+// its errors at their lines, nothing saved) → schedule → the first backup, followed live in the
+// wizard → dashboard; then the same with an SSH source
 // against a real sshd (scripts/fixtures/sshd): generate a key, authorize it, trust the host, test,
 // run. And a schedule one minute ahead that really starts a run, seen in History.
 import { test, expect, Page } from '@playwright/test';
@@ -35,7 +36,7 @@ function folders(server: TestServer): { source: string; store: string } {
   return { source, store };
 }
 
-test('a new owner sets up a local backup with the wizard: bad config refused at its lines, schedule, dashboard', async ({ page }) => {
+test('a new owner sets up a local backup with the wizard: bad config refused at its lines, schedule, first backup, dashboard', async ({ page }) => {
   const server = new TestServer(await freePort());
   try {
     await server.start();
@@ -69,7 +70,7 @@ test('a new owner sets up a local backup with the wizard: bad config refused at 
     // Fixed: the diff is shown, then saved as written (comments kept).
     const good =
       `# my backups\ndir_backup_local: ${store}\nemail: {enabled: false}\ntimezone: UTC\n` +
-      `tasks:\n  - name: Photos   # the family pictures\n    dir_source: ${source}\n`;
+      `tasks:\n  - name: Photos   # the family pictures\n    dir_source: ${source}\n    bwlimit_kbps: 8\n`;
     await checkConfig(page, good);
     await expect(page.locator('pre.diff span[data-kind="added"]').first()).toBeVisible();
     await page.getByRole('button', { name: 'Save', exact: true }).click();
@@ -98,14 +99,29 @@ test('a new owner sets up a local backup with the wizard: bad config refused at 
     expect(saved.startsWith(good)).toBe(true);
     expect(saved).toContain('cron: "0 3 * * 0"');
 
+    // Step 5: the first backup, run and followed in the wizard (20 KB at 8 KiB/s: a few seconds).
+    await page.getByRole('link', { name: 'Next: First backup' }).click();
+    await expect(page.locator('.wizard-step[data-step="first-run"]')).toBeVisible();
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Run the first backup' }).click();
+    await expect(page).toHaveURL(/\/welcome\?step=first-run$/);
+    const live = page.locator('.first-run[data-state="running"]');
+    await expect(live.locator('.live-task[data-task="Photos"]')).toBeVisible({ timeout: 15_000 });
+    await expect(live.getByRole('button', { name: 'Cancel' })).toBeVisible();
+    await shot(page, '5-first-backup-running');
+    const result = page.locator('.first-run[data-state="done"]');
+    await expect(result).toContainText('Your first snapshot is there.', { timeout: 30_000 });
+    await expect(result).toContainText('20.0 KB');
+    await expect(result.getByRole('link', { name: /^20\d\d-/ })).toBeVisible();
+    await shot(page, '5-first-backup-done');
+
     // Done: the dashboard without the strip, the task listed.
-    await page.reload();
     await expect(page.locator('.wizard-steps li[data-state="todo"]')).toHaveCount(0);
     await page.getByRole('link', { name: /go to the dashboard/ }).click();
     await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
     await expect(page.locator('.card', { hasText: 'Photos' }).first()).toBeVisible();
     await expect(page.locator('.setup-strip')).toHaveCount(0);
-    await shot(page, '5-dashboard');
+    await shot(page, '6-dashboard');
   } finally {
     await server.stop();
   }

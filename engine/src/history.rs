@@ -641,6 +641,14 @@ impl History {
         Ok(row.as_ref().map(task_run_row).transpose()?)
     }
 
+    /// The newest task run, of any task, that made a snapshot in a backup run.
+    pub async fn newest_snapshot_made(&self) -> Result<Option<TaskRunRow>, HistoryError> {
+        let row = sqlx::query("SELECT * FROM task_runs WHERE snapshot IS NOT NULL AND run_id IN (SELECT id FROM runs WHERE kind = 'backup') ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(task_run_row).transpose()?)
+    }
+
     /// The newest `limit` runs of `task`, newest first.
     pub async fn recent_task_runs(
         &self,

@@ -8,6 +8,8 @@
 //!    endpoint's text, a failed test removes it, and a pass also needs the host in `ssh/known_hosts`.
 //! 4. *Schedule*: the owner has looked at and saved the schedule once (a settings row), since the
 //!    default (daily 02:00) applies silently otherwise.
+//! 5. *First backup*: a backup run has made a snapshot (the history says so); the wizard runs it and
+//!    shows it live.
 //!
 //! Steps 2 and 3 are skipped when the configuration has no SSH endpoint. "Finish setup anyway" is a
 //! settings row too; it hides the wizard without pretending the steps are done.
@@ -16,7 +18,7 @@ use crate::config;
 use crate::data_dir::DataDir;
 use crate::history::{History, HistoryError};
 use crate::model::config::{Config, Endpoint, SshEndpoint};
-use crate::model::setup::{EndpointUse, Readiness, SetupStep, StepState};
+use crate::model::setup::{BackupDone, EndpointUse, Readiness, SetupStep, StepState};
 use std::path::Path;
 
 const SCHEDULE_SAVED: &str = "setup:schedule_saved";
@@ -91,7 +93,7 @@ pub async fn readiness(
     config_path: &Path,
     history: &History,
 ) -> Result<Readiness, HistoryError> {
-    let mut steps = Vec::with_capacity(4);
+    let mut steps = Vec::with_capacity(SetupStep::ALL.len());
     let usable = match config::load(config_path) {
         Err(e) => {
             let missing = if config_path.exists() {
@@ -190,9 +192,37 @@ pub async fn readiness(
         schedule_saved,
         (!schedule_saved).then(|| "choose when backups run".into()),
     ));
+    let first_backup = history.newest_snapshot_made().await?.and_then(|row| {
+        Some(BackupDone {
+            run_id: row.run_id,
+            took_seconds: row
+                .finished_at?
+                .signed_duration_since(row.started_at)
+                .num_seconds()
+                .max(0) as u64,
+            finished_at: row.finished_at?,
+            task: row.task,
+            snapshot: row.snapshot?,
+            files: row.stats.files_total,
+            bytes: row.stats.bytes_total,
+            bytes_copied: row.stats.bytes_transferred,
+        })
+    });
+    steps.push(state(
+        SetupStep::FirstRun,
+        first_backup.is_some(),
+        first_backup.is_none().then(|| {
+            if usable.is_some() {
+                "run a backup once and see it work".into()
+            } else {
+                "needs a valid configuration first".into()
+            }
+        }),
+    ));
     Ok(Readiness {
         steps,
         dismissed: history.setting(DISMISSED).await?.is_some(),
+        first_backup,
     })
 }
 

@@ -17,15 +17,28 @@ use engine::model::events::Trigger;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+/// Where a run form answers to: the run's page, or (`then=wizard`) back to the setup wizard's
+/// last step, which follows the run itself. A fixed choice, never an address from the form.
+const WIZARD_STEP: &str = "/welcome?step=first-run";
+
+fn back_to(then: Option<&str>, run_page: String) -> String {
+    match then {
+        Some("wizard") => WIZARD_STEP.to_string(),
+        _ => run_page,
+    }
+}
+
 /// The *Run now* form: no task for every task, or one task's name.
 #[derive(Debug, Deserialize)]
 pub struct StartForm {
     #[serde(default)]
     task: Option<String>,
+    #[serde(default)]
+    then: Option<String>,
 }
 
-/// `POST /runs/start`: starts a manual run and opens its page; when it cannot start, back to the
-/// dashboard with the reason.
+/// `POST /runs/start`: starts a manual run and opens its page (or the wizard's step); when it cannot
+/// start, back to the dashboard with the reason.
 pub async fn start(
     State(state): State<AppState>,
     session: Session,
@@ -33,7 +46,9 @@ pub async fn start(
 ) -> Response {
     let tasks = form.task.filter(|t| !t.is_empty()).into_iter().collect();
     match state.backend.runs.start(Trigger::Manual, tasks).await {
-        Ok(id) => Redirect::to(&format!("/runs/{id}")).into_response(),
+        Ok(id) => {
+            Redirect::to(&back_to(form.then.as_deref(), format!("/runs/{id}"))).into_response()
+        }
         Err(why) => notice_and_go(&session, why.to_string(), "/").await,
     }
 }
@@ -105,13 +120,24 @@ async fn notice_and_go(session: &Session, why: String, to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// The *Cancel* form: nothing, or `then=wizard`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    then: Option<String>,
+}
+
 /// `POST /runs/{id}/cancel`: asks the run to stop (it stops at its next check, within a second or
-/// so) and shows its page again, which follows it to its end.
-pub async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+/// so) and shows its page (or the wizard's step) again, which follows it to its end.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<CancelForm>,
+) -> Response {
     if !state.backend.runs.cancel(id) {
         tracing::info!(run = id, "cancel: that run is not running (any more)");
     }
-    Redirect::to(&format!("/runs/{id}")).into_response()
+    Redirect::to(&back_to(form.then.as_deref(), format!("/runs/{id}"))).into_response()
 }
 
 /// `POST /setup/finish`: hides the setup wizard and the dashboard's strip without marking anything

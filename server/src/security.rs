@@ -135,7 +135,7 @@ fn is_asset(path: &str) -> bool {
         || path.starts_with("/icons/")
         || matches!(
             path,
-            "/favicon.ico" | "/manifest.webmanifest" | "/offline.html" | "/robots.txt"
+            "/favicon.ico" | "/manifest.webmanifest" | "/offline.html" | "/robots.txt" | "/nav.js"
         )
 }
 
@@ -193,6 +193,7 @@ fn is_public(path: &str) -> bool {
             | "/favicon.ico"
             | "/manifest.webmanifest"
             | "/sw.js"
+            | "/nav.js"
             | "/offline.html"
             | "/robots.txt"
     ) || path.starts_with("/pkg/")

@@ -1094,6 +1094,49 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_wizard_runs_the_first_backup_and_shows_what_it_made() {
+    use engine::model::events::RunEvent;
+    let server = Server::start(&[]);
+    let (_work, source, _store) = photos_task(&server);
+    fs::write(source.join("beach.jpg"), vec![3u8; 20_000]).unwrap();
+    let cookie = server.sign_in();
+    let step = "/welcome?step=first-run";
+    let page = server.get_signed_in(step, &cookie);
+    assert!(page.body.contains("5. First backup"), "{}", page.body);
+    assert!(page.body.contains("Run the first backup"), "{}", page.body);
+
+    let mut watcher = server.feed(&cookie).await;
+    next_message(&mut watcher).await;
+    // The wizard's form comes back to the wizard, which follows the run on the feed.
+    let r = server.post_form("/runs/start", "then=wizard", Some(&cookie));
+    assert_eq!((r.status, r.header("location")), (303, Some(step)), "{r:?}");
+    events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
+    let page = server.get_signed_in(step, &cookie);
+    assert!(
+        page.body.contains("Your first snapshot is there."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("20.0 KB in "), "{}", page.body);
+    assert!(
+        page.body
+            .contains("/snapshots/browse?task=Photos&amp;snapshot=20"),
+        "{}",
+        page.body
+    );
+
+    // Any other `then` is not an address to go to: the run's own page.
+    let r = server.post_form(
+        "/runs/start",
+        "then=https%3A%2F%2Felsewhere.example%2F",
+        Some(&cookie),
+    );
+    let to = r.header("location").unwrap_or_default().to_string();
+    assert!(to.starts_with("/runs/"), "{r:?}");
+    events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_run_from_the_web_streams_live_refuses_a_second_start_and_cancels() {
     use engine::model::events::RunEvent;
     let server = Server::start(&[]);

@@ -1,12 +1,13 @@
 //! The dashboard: a live banner while a run is active, every task at a glance, the recent runs, and
 //! *Run now* for all tasks or one.
 //!
-//! Rendered on the server; only the banner is an island (it follows the feed, and reloads the page
-//! when a run ends). *Run now* is a plain form (server/src/actions.rs).
+//! Rendered on the server; only the banner is an island (it follows the feed, and refreshes the
+//! page in place when a run ends). *Run now* is a plain form (server/src/actions.rs).
 
 use super::parts::{ago, error_line, took, utc, ProgressBar, StatusBadge};
 use crate::api::{get_dashboard, Dashboard};
-use crate::feed::{reload_when_a_run_ends, FeedState};
+use crate::feed::{refresh_when_a_run_ends, FeedState};
+use crate::navigation::IslandRoot;
 use engine::model::overview::TaskOverview;
 use engine::model::units::{human_bytes, human_duration};
 use leptos::prelude::*;
@@ -48,12 +49,12 @@ fn RunNow(task: Option<String>) -> impl IntoView {
 }
 
 /// The active run: task, step, progress, rate, ETA, link to its page. When a run ends, the page
-/// reloads to show what it left.
+/// refreshes to show what it left.
 #[island]
 pub fn LiveBanner(rendered_running: Option<i64>) -> impl IntoView {
     let feed = FeedState::shared();
-    reload_when_a_run_ends(feed, rendered_running, None);
-    move || {
+    refresh_when_a_run_ends(feed, rendered_running, None);
+    let banner = move || {
         let run = feed.active_run.get().filter(|r| r.is_running())?;
         let task = run
             .tasks
@@ -87,7 +88,8 @@ pub fn LiveBanner(rendered_running: Option<i64>) -> impl IntoView {
                 {progress.map(|p| view! { <ProgressBar progress=p/> })}
             </div>
         })
-    }
+    };
+    view! { <IslandRoot>{banner}</IslandRoot> }
 }
 
 #[component]

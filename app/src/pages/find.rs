@@ -3,7 +3,8 @@
 //! (`SsrMode::InOrder`): each snapshot's results are a `Suspense` of their own, sent as soon as
 //! that snapshot is searched, so the first results show while older snapshots are still read — no
 //! JavaScript needed. Each result links to its download, its versions and its restore. Rendered
-//! on the server only.
+//! on the server only. The search form is a document load (`data-reload`): client-side navigation
+//! would wait for the whole answer before showing any of it.
 
 use super::parts::{error_line, loading, urlencode, urlencode_path, utc};
 use crate::api::find::{
@@ -78,7 +79,7 @@ fn SearchForm(names: Vec<String>, task: String, pattern: String) -> impl IntoVie
         })
         .collect_view();
     view! {
-        <form method="get" action="/snapshots/find" class="find-form" role="search">
+        <form method="get" action="/snapshots/find" class="find-form" role="search" data-reload="">
             <label>"Task " <select name="task">{options}</select></label>
             " "
             <label>"Name " <input type="search" name="pattern" value=pattern placeholder="*.xlsx" required/></label>

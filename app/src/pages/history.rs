@@ -1,8 +1,10 @@
 //! Every run, newest first: filter by task and status, 50 a page (keyset paging by run id, so page
 //! 2 000 costs what page 1 costs). The filter is a plain GET form: it works without JavaScript.
+//! When a run ends, the page refreshes in place (an empty island, [`RefreshWhenRunEnds`]).
 
 use super::parts::{error_line, took, urlencode, utc, StatusBadge};
 use crate::api::get_runs;
+use crate::feed::RefreshWhenRunEnds;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -55,6 +57,11 @@ pub fn History() -> impl IntoView {
                                 }
                             }).collect_view();
                             let empty = p.runs.is_empty();
+                            let rendered_running = p
+                                .runs
+                                .iter()
+                                .find(|r| r.status == engine::model::Status::Running)
+                                .map(|r| r.id);
                             let filtered = task.is_some() || status.is_some() || before.is_some();
                             let next = p.next.map(|n| {
                                 let mut q = format!("/history?before={n}");
@@ -63,6 +70,7 @@ pub fn History() -> impl IntoView {
                                 view! { <a class="button" href=q>"Older runs"</a> }
                             });
                             view! {
+                                <RefreshWhenRunEnds rendered_running/>
                                 <form method="get" action="/history" class="filters">
                                     <label for="f-task">"Task"</label>
                                     <select id="f-task" name="task">

@@ -3,12 +3,14 @@
 //! afterwards the recorded run with each step's log on demand.
 //!
 //! Rendered on the server. The live parts (steps and progress, the log, *Cancel*) are islands that
-//! follow the feed; when the run ends the page reloads and the server renders the recorded run.
+//! follow the feed; when the run ends the page refreshes in place and the server renders the
+//! recorded run.
 //! A step's log opens through the address (`?task=…&step=…`), a plain link that needs no WASM.
 
 use super::parts::{loading, took, urlencode, utc, ErrorLine, ProgressBar, StatusBadge};
 use crate::api::{get_run, get_step_log};
-use crate::feed::{reload_when_a_run_ends, FeedState, Link};
+use crate::feed::{refresh_when_a_run_ends, FeedState, Link};
+use crate::navigation::IslandRoot;
 use engine::model::feed::ActiveRun;
 use engine::model::overview::RunDetail;
 use engine::model::units::{human_bytes, human_count};
@@ -107,31 +109,35 @@ fn still_running(feed: FeedState, run_id: i64, rendered_running: bool) -> bool {
 pub fn CancelRun(run_id: i64, rendered_running: bool) -> impl IntoView {
     let feed = FeedState::shared();
     view! {
+        <IslandRoot>
         <Show when=move || still_running(feed, run_id, rendered_running)>
-            <form method="post" action=format!("/runs/{run_id}/cancel") class="inline">
+            <form method="post" action=format!("/runs/{run_id}/cancel") class="inline" data-navigate="">
                 <button type="submit" class="danger">"Cancel"</button>
             </form>
         </Show>
+        </IslandRoot>
     }
 }
 
-/// Each task's steps and progress while the run is going; when the run ends, the page reloads to
+/// Each task's steps and progress while the run is going; when the run ends, the page refreshes to
 /// show the recorded run.
 #[island]
 pub fn LiveRun(run_id: i64, rendered_running: bool) -> impl IntoView {
     let feed = FeedState::shared();
-    reload_when_a_run_ends(feed, rendered_running.then_some(run_id), Some(run_id));
-    move || {
+    refresh_when_a_run_ends(feed, rendered_running.then_some(run_id), Some(run_id));
+    let tasks = move || {
         let run = feed
             .active_run
             .get()
             .filter(|r| r.run_id == run_id && r.is_running())?;
         Some(view! { <LiveTasks run/> })
-    }
+    };
+    view! { <IslandRoot>{tasks}</IslandRoot> }
 }
 
+/// Each task of a run in progress: its steps with their status, and its progress.
 #[component]
-fn LiveTasks(run: ActiveRun) -> impl IntoView {
+pub fn LiveTasks(run: ActiveRun) -> impl IntoView {
     let tasks = run
         .tasks
         .into_iter()
@@ -177,6 +183,7 @@ pub fn LiveLog(run_id: i64) -> impl IntoView {
         }
     });
     view! {
+        <IslandRoot>
         <Show when=running>
         <div class="log-head">
             <h2>"Log"</h2>
@@ -196,6 +203,7 @@ pub fn LiveLog(run_id: i64) -> impl IntoView {
         </ol>
         <p class="muted">"The page keeps the newest lines; every step's full log is kept on the server."</p>
         </Show>
+        </IslandRoot>
     }
 }
 

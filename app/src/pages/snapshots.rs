@@ -1,11 +1,13 @@
 //! The Snapshots page (`/snapshots`): every task's snapshots, newest first, with their time and age,
 //! whether they are complete, their files, size and unique size (what deleting one alone frees), what retention keeps each for (or that the next run prunes it) and its
 //! pin, under a chart of each task's unique size and file count over time (`size_chart.rs`); *Pin* and *Unpin* are plain forms (they work without JavaScript: the server sends the browser
-//! back here). Each snapshot links to its browser (`browse.rs`). Rendered on the server only.
+//! back here). Each snapshot links to its browser (`browse.rs`). Rendered on the server only; an
+//! empty island refreshes it in place when a run ends (its new snapshot, what was pruned).
 
 use super::parts::{ago, error_line, loading, urlencode};
 use super::size_chart::{Point, SizeChart};
 use crate::api::snapshots::{get_snapshots, SnapshotRow, TaskSnapshots};
+use crate::feed::RefreshWhenRunEnds;
 use engine::model::snapshot::Completeness;
 use engine::model::units::human_bytes;
 use leptos::prelude::*;
@@ -17,6 +19,7 @@ pub fn Snapshots() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Snapshots"</h1>
+            <RefreshWhenRunEnds rendered_running=None/>
             <p class="muted">"Every snapshot is a plain folder of the store: open one to browse it and download its files. "
                 <a href="/snapshots/find">"Find a file by name across the snapshots"</a></p>
             <Suspense fallback=loading>

@@ -1,5 +1,8 @@
 //! The setup wizard (`/welcome`): 1 Configuration → 2 SSH keys → 3 Connections → 4 Schedule →
-//! Dashboard, with the same panels as the settings pages. Which steps are done is the engine's
+//! 5 First backup → Dashboard, with the same panels as the settings pages. Step 5 starts a run (the
+//! dashboard's *Run now* form, answered back here) and follows it on the tab's feed: steps,
+//! progress, rate, ETA and *Cancel* in the wizard; when it ends the page refreshes in place and
+//! shows what it made (snapshot, size, time). Which steps are done is the engine's
 //! readiness (derived from the disk and the database), so the wizard picks up where the owner left
 //! it after a restart or on another device. Steps 2 and 3 show as "not needed" when the
 //! configuration has no SSH endpoint. "Finish setup anyway" hides it (and the dashboard's strip)
@@ -11,12 +14,15 @@
 use super::config::ConfigEditor;
 use super::connections::ConnectionsPanel;
 use super::keys::KeysPanel;
-use super::parts::ErrorLine;
+use super::parts::{utc, ErrorLine};
+use super::run::LiveTasks;
 use super::schedule::SchedulePanel;
 use super::settings::SetupChanged;
 use crate::api::setup::get_readiness;
 use crate::api::ApiError;
-use engine::model::setup::{Readiness, SetupStep};
+use crate::feed::{refresh_when_a_run_ends, FeedState};
+use engine::model::setup::{BackupDone, Readiness, SetupStep};
+use engine::model::units::{human_bytes, human_count, human_duration};
 use leptos::prelude::*;
 
 /// The wizard at the step asked for in the address (`?step=keys`), or at the first one missing.
@@ -32,7 +38,8 @@ pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
         .as_deref()
         .and_then(SetupStep::parse)
         .or_else(|| readiness.next_step())
-        .unwrap_or(SetupStep::Schedule);
+        .unwrap_or(SetupStep::FirstRun);
+    let first_backup = readiness.first_backup.clone();
     let live = RwSignal::new(readiness);
     let problem = RwSignal::new(None::<ApiError>);
     Effect::new(move |_| {
@@ -61,18 +68,19 @@ pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
                 let r = live.get();
                 view! { <StepList r=r.clone() current/> <StepNav r current/> }
             }}
-            <StepPanel step=current/>
+            <StepPanel step=current first_backup/>
         </section>
     }
 }
 
 #[component]
-fn StepPanel(step: SetupStep) -> impl IntoView {
+fn StepPanel(step: SetupStep, first_backup: Option<BackupDone>) -> impl IntoView {
     let (title, intro) = match step {
         SetupStep::Config => ("1. Configuration", "What to back up, where the snapshots go, how long they are kept. Check shows every problem at its line; save writes the file."),
         SetupStep::Keys => ("2. SSH keys", "Your configuration reaches other machines over SSH. Generate a key here and add its line to the other machine's authorized_keys."),
         SetupStep::Connections => ("3. Connections", "Test each SSH endpoint: trust its host key after comparing the fingerprint, and make sure the login works."),
         SetupStep::Schedule => ("4. Schedule", "When backups run by themselves. Pick a preset or write a cron expression, then save."),
+        SetupStep::FirstRun => ("5. First backup", "Run every task once now and watch it work: the first snapshot copies everything, the ones after copy only what changed."),
     };
     view! {
         <div class="wizard-step" data-step=step.as_str()>
@@ -83,12 +91,87 @@ fn StepPanel(step: SetupStep) -> impl IntoView {
                 SetupStep::Keys => view! { <KeysPanel/> }.into_any(),
                 SetupStep::Connections => view! { <ConnectionsPanel/> }.into_any(),
                 SetupStep::Schedule => view! { <SchedulePanel/> }.into_any(),
+                SetupStep::FirstRun => view! { <FirstBackupPanel done=first_backup/> }.into_any(),
             }}
         </div>
     }
 }
 
-/// The four steps with their state; each links to its step.
+/// Step 5: *Run the first backup*; while a run goes, its steps, progress and *Cancel*; afterwards
+/// the snapshot it made. The forms are the dashboard's and the run page's, answered back here
+/// (`then=wizard`).
+#[component]
+fn FirstBackupPanel(done: Option<BackupDone>) -> impl IntoView {
+    let feed = FeedState::shared();
+    refresh_when_a_run_ends(feed, None, None);
+    move || {
+        let run = feed.active_run.get();
+        match (run, done.clone()) {
+            (Some(run), _) if run.is_running() => {
+                let id = run.run_id;
+                view! {
+                    <div class="first-run" data-state="running">
+                        <p role="status"><strong>{format!("Run {id} in progress")}</strong>
+                            " " <a href=format!("/runs/{id}")>"Open the run"</a></p>
+                        <LiveTasks run/>
+                        <form method="post" action=format!("/runs/{id}/cancel") class="inline" data-navigate="">
+                            <input type="hidden" name="then" value="wizard"/>
+                            <button type="submit" class="danger">"Cancel"</button>
+                        </form>
+                    </div>
+                }
+                .into_any()
+            }
+            (Some(run), None) if run.finished_at.is_some() => view! {
+                <p class="first-run" data-state="ended" role="status">
+                    {format!("Run {} ended ({}); reading what it left…", run.run_id, run.status.as_str())}
+                </p>
+            }
+            .into_any(),
+            (_, Some(d)) => view! { <BackupResult d/> }.into_any(),
+            (_, None) => view! { <StartFirstRun label="Run the first backup"/> }.into_any(),
+        }
+    }
+}
+
+/// What the newest backup made, and *Run again*.
+#[component]
+fn BackupResult(d: BackupDone) -> impl IntoView {
+    view! {
+        <div class="first-run" data-state="done">
+            <p role="status"><strong>"Your first snapshot is there."</strong></p>
+            <dl class="facts">
+                <dt>"Task"</dt><dd>{d.task.clone()}</dd>
+                <dt>"Snapshot"</dt><dd><a href=format!("/snapshots/browse?task={}&snapshot={}", super::parts::urlencode(&d.task), super::parts::urlencode(&d.snapshot))>{d.snapshot.clone()}</a></dd>
+                <dt>"Size"</dt><dd>{format!("{} in {} ({} copied)", human_bytes(d.bytes), files(d.files), human_bytes(d.bytes_copied))}</dd>
+                <dt>"Took"</dt><dd>{human_duration(d.took_seconds)}</dd>
+                <dt>"Finished"</dt><dd>{utc(d.finished_at)} " · " <a href=format!("/runs/{}", d.run_id)>{format!("run {}", d.run_id)}</a></dd>
+            </dl>
+            <StartFirstRun label="Run again"/>
+        </div>
+    }
+}
+
+fn files(n: u64) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{} files", human_count(n))
+    }
+}
+
+/// The *Run now* form for every task, answered back to this step.
+#[component]
+fn StartFirstRun(label: &'static str) -> impl IntoView {
+    view! {
+        <form method="post" action="/runs/start" class="inline" data-navigate="">
+            <input type="hidden" name="then" value="wizard"/>
+            <button type="submit" class="primary">{label}</button>
+        </form>
+    }
+}
+
+/// The steps with their state; each links to its step.
 #[component]
 fn StepList(r: Readiness, current: SetupStep) -> impl IntoView {
     view! {
@@ -177,7 +260,7 @@ pub fn SetupStrip() -> impl IntoView {
 #[component]
 fn FinishSetup() -> impl IntoView {
     view! {
-        <form method="post" action="/setup/finish" class="inline">
+        <form method="post" action="/setup/finish" class="inline" data-navigate="">
             <button type="submit">"Finish setup anyway"</button>
         </form>
     }

@@ -11,14 +11,18 @@ pub enum SetupStep {
     Keys,
     Connections,
     Schedule,
+    /// Run a backup once and see it work.
+    #[serde(rename = "first-run")]
+    FirstRun,
 }
 
 impl SetupStep {
-    pub const ALL: [SetupStep; 4] = [
+    pub const ALL: [SetupStep; 5] = [
         SetupStep::Config,
         SetupStep::Keys,
         SetupStep::Connections,
         SetupStep::Schedule,
+        SetupStep::FirstRun,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -27,6 +31,7 @@ impl SetupStep {
             SetupStep::Keys => "keys",
             SetupStep::Connections => "connections",
             SetupStep::Schedule => "schedule",
+            SetupStep::FirstRun => "first-run",
         }
     }
 
@@ -40,6 +45,7 @@ impl SetupStep {
             SetupStep::Keys => "SSH keys",
             SetupStep::Connections => "Connections",
             SetupStep::Schedule => "Schedule",
+            SetupStep::FirstRun => "First backup",
         }
     }
 }
@@ -61,6 +67,25 @@ pub struct Readiness {
     pub steps: Vec<StepState>,
     /// The owner chose "finish setup anyway".
     pub dismissed: bool,
+    /// The newest snapshot a backup run made, if any (step 5 is done once there is one).
+    pub first_backup: Option<BackupDone>,
+}
+
+/// A snapshot a backup run made, as the wizard's last step shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupDone {
+    pub run_id: i64,
+    pub task: String,
+    /// The snapshot's name (its folder in the store).
+    pub snapshot: String,
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+    /// From the task's start to its end.
+    pub took_seconds: u64,
+    pub files: u64,
+    /// The size of the source the snapshot holds.
+    pub bytes: u64,
+    /// What this run copied (the rest was hard-linked from the snapshot before).
+    pub bytes_copied: u64,
 }
 
 impl Readiness {
