@@ -13,6 +13,7 @@
 //! header's island connects it once signed in ([`FeedState::connect`]) and keeps it for the whole
 //! visit: navigation between pages swaps the page around it (server/public/nav.js), never the tab.
 
+use crate::navigation::{Island, IslandRoot};
 use chrono::{DateTime, Utc};
 use engine::model::events::RunEvent;
 use engine::model::feed::{apply_event, ActiveRun, FeedMessage, LogLine};
@@ -65,9 +66,16 @@ impl FeedState {
             TAB.with(|tab| {
                 *tab.get_or_init(|| {
                     // Made under an owner of its own that lives as long as the tab, so no
-                    // island's cleanup disposes of it.
+                    // island's cleanup disposes of it. A new root makes itself the current
+                    // owner: the island that asked gets its own back, or its cleanup (when
+                    // navigation removes it) would dispose of the tab's feed.
+                    let outer = Owner::current();
                     let owner = Owner::new_root(None);
                     let state = owner.with(FeedState::new);
+                    match outer {
+                        Some(outer) => outer.set(),
+                        None => owner.clone().unset(),
+                    }
                     std::mem::forget(owner);
                     state
                 })
@@ -191,12 +199,21 @@ impl FeedState {
 /// ends "on this page" when the feed showed it running here, or when the server rendered it as
 /// running (`rendered_running`, its id) and the feed now says it is over; a run that was already over
 /// when the page was rendered never refreshes it. `only` limits this to one run (the run page).
-pub fn refresh_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, only: Option<i64>) {
+pub fn refresh_when_a_run_ends(
+    island: Island,
+    state: FeedState,
+    rendered_running: Option<i64>,
+    only: Option<i64>,
+) {
     // The feed has one active run at a time: the last one seen running is all there is to remember.
     let seen_running = StoredValue::new(None::<i64>);
     // Once per run: a refresh that keeps this island (same props) must not refresh again.
     let refreshed_for = StoredValue::new(None::<i64>);
     Effect::new(move |_| {
+        // A retired island (its page left) stops watching.
+        if !island.present() {
+            return;
+        }
         let Some((id, running)) = state
             .active_run
             .with(|r| r.as_ref().map(|r| (r.run_id, r.is_running())))
@@ -221,15 +238,25 @@ pub fn refresh_when_a_run_ends(state: FeedState, rendered_running: Option<i64>, 
 /// place when a run ends, as [`refresh_when_a_run_ends`] says.
 #[island]
 pub fn RefreshWhenRunEnds(rendered_running: Option<i64>) -> impl IntoView {
-    refresh_when_a_run_ends(FeedState::shared(), rendered_running, None);
-    view! { <crate::navigation::IslandRoot>""</crate::navigation::IslandRoot> }
+    let island = Island::start();
+    refresh_when_a_run_ends(island, FeedState::shared(), rendered_running, None);
+    view! { <IslandRoot island>""</IslandRoot> }
 }
 
 /// "offline" / "connecting" / "live", and the time of the last heartbeat.
 #[component]
 pub fn FeedIndicator(state: FeedState) -> impl IntoView {
-    let label = move || state.link.get().as_str();
-    let beat = move || match state.last_heartbeat.get() {
+    // Once its island has left the page, it follows nothing more.
+    let island = Island::around();
+    let present = Memo::new(move |_| island.is_none_or(|i| i.present()));
+    let label = move || {
+        if present.get() {
+            state.link.get().as_str()
+        } else {
+            Link::Offline.as_str()
+        }
+    };
+    let beat = move || match present.get().then(|| state.last_heartbeat.get()).flatten() {
         Some(t) => format!("heartbeat {}", clock_time(t)),
         None => String::new(),
     };
@@ -247,7 +274,11 @@ pub fn FeedIndicator(state: FeedState) -> impl IntoView {
 /// header, so a run started elsewhere (the schedule, another tab) shows on every page at once.
 #[component]
 pub fn ActiveRunLink(state: FeedState) -> impl IntoView {
+    let island = Island::around();
     move || {
+        if !island.is_some_and(|i| i.live()) {
+            return None;
+        }
         let id = state
             .active_run
             .with(|r| r.as_ref().filter(|r| r.is_running()).map(|r| r.run_id))?;

@@ -10,7 +10,7 @@
 //! show them are in `routes.rs`.
 
 use crate::feed::{ActiveRunLink, FeedIndicator, FeedState};
-use crate::navigation::IslandRoot;
+use crate::navigation::{Island, IslandRoot};
 use crate::{pages, theme};
 use engine::model::setup::Readiness;
 use leptos::prelude::*;
@@ -23,6 +23,7 @@ use leptos::prelude::*;
 /// props) from page to page; signing in or out swaps it for one with the other `signed_in`.
 #[island]
 pub fn TopTools(signed_in: bool) -> impl IntoView {
+    let island = Island::start();
     let feed = FeedState::shared();
     // An island's body runs in the browser once, as it hydrates: no effect needed.
     #[cfg(feature = "hydrate")]
@@ -40,19 +41,33 @@ pub fn TopTools(signed_in: bool) -> impl IntoView {
         }
     }
     let live = signed_in.then(|| view! { <ActiveRunLink state=feed/> <FeedIndicator state=feed/> });
-    view! { <IslandRoot>{live} <theme::ThemeToggle/></IslandRoot> }
+    view! { <IslandRoot island>{live} <theme::ThemeToggle/></IslandRoot> }
 }
 
-/// Wraps a lazy page in a `div` whose `data-hydrated` turns `true` once the page is live in the
-/// browser. A lazy island hydrates a moment after the page has loaded (its chunk loads first);
-/// until then its fields are shown dimmed and do not take input (style/main.css), so nothing typed
-/// into the server-rendered page is lost, and the browser tests wait for the flag.
-fn hydration_marked(page: AnyView) -> impl IntoView {
-    let live = RwSignal::new(false);
-    Effect::new(move |_| live.set(true));
+/// Renders a lazy page in the browser only, once its island has hydrated, inside a `div` whose
+/// `data-hydrated` turns `true` then (the browser tests wait for it); the server sends "Loading…".
+///
+/// Why not hydrate the server's rendering, as the other islands do: the settings pages read their
+/// data through resources, and a resource hydrates from the data the server serialised into the
+/// *document* (`__RESOLVED_RESOURCES`, matched by a counter over the whole page). A page that
+/// arrives by client-side navigation is not a new document: its serialised data never runs, its
+/// streamed parts are never swapped in, and hydrating it panics or shows another page's data.
+/// Rendered in the browser, the page fetches its data through its server functions, the same way
+/// on a first load and after a navigation (server/public/nav.js clears the document's serialised
+/// data, which no island reads).
+fn in_browser(page: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    let island = Island::start();
+    // Retired (its page left), the page is dropped with everything it runs.
+    let shown = move || {
+        if island.live() {
+            page()
+        } else {
+            view! { <p class="muted">"Loading…"</p> }.into_any()
+        }
+    };
     view! {
-        <IslandRoot>
-            <div class="lazy-page" data-hydrated=move || live.get().to_string()>{page}</div>
+        <IslandRoot island>
+            <div class="lazy-page" data-hydrated=move || island.live().to_string()>{shown}</div>
         </IslandRoot>
     }
 }
@@ -79,7 +94,7 @@ pub enum SettingsPage {
 /// otherwise move into the first WASM every page loads.
 #[island(lazy)]
 pub fn SettingsIsland(page: SettingsPage) -> impl IntoView {
-    let page = match page {
+    in_browser(move || match page.clone() {
         SettingsPage::Config => view! { <pages::ConfigPage/> }.into_any(),
         SettingsPage::Keys => view! { <pages::KeysPage/> }.into_any(),
         SettingsPage::Connections => view! { <pages::ConnectionsPage/> }.into_any(),
@@ -89,6 +104,5 @@ pub fn SettingsIsland(page: SettingsPage) -> impl IntoView {
         SettingsPage::Wizard { step, readiness } => {
             view! { <pages::Wizard step readiness/> }.into_any()
         }
-    };
-    hydration_marked(page)
+    })
 }

@@ -1,9 +1,16 @@
 //! The app's side of client-side navigation (server/public/nav.js swaps the pages; README, "The web
 //! app").
 //!
-//! - [`IslandRoot`] wraps an island's view so that the island is disposed (its effects stopped,
-//!   its signals dropped) once a navigation has taken it out of the document: Leptos never disposes
-//!   an island by itself, and a run page left behind would otherwise keep following the log.
+//! - [`Island`]: what every island knows about its own life. `live()` is false while the island
+//!   hydrates (it renders what the server rendered: after a navigation the feed is already live
+//!   when a new island hydrates, and hydrating a run's steps into HTML the server sent without them
+//!   would panic) and again once a navigation has taken the island out of the document. Leptos
+//!   never disposes an island: its render effects live in a view state it leaks on purpose, and
+//!   disposing the island's signals under them makes them panic. So an island is *retired*
+//!   instead: every closure that reads the tab's feed reads `live()` (or `present()`) first, and
+//!   once it turns false the closure shows nothing and tracks nothing more — a run page left
+//!   behind stops following the log. What stays is a few detached nodes per page visited.
+//! - [`IslandRoot`]: the island's outermost element, through which the island learns that it left.
 //! - [`refresh`] asks nav.js to fetch the current page again and patch it in place (scroll kept):
 //!   what a page does when a run it shows ends.
 //! - [`mark_live`] tells nav.js that the WASM is ready, so islands arriving with a new page are
@@ -14,16 +21,50 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
-/// An island's outermost element (`display: contents`, so it adds no box). Registers the island's
-/// owner to be cleaned up when a navigation removes this element from the document.
-#[component]
-pub fn IslandRoot(children: Children) -> impl IntoView {
-    let root = NodeRef::<Div>::new();
-    #[cfg(feature = "hydrate")]
-    if let Some(owner) = Owner::current() {
-        browser::dispose_when_removed(owner, root);
+/// One island's life: hydrated yet, still in the document. Made at the top of the island's body
+/// (and given to its [`IslandRoot`]); shared with the components inside through context.
+#[derive(Clone, Copy)]
+pub struct Island {
+    hydrated: RwSignal<bool>,
+    present: RwSignal<bool>,
+    root: NodeRef<Div>,
+}
+
+impl Island {
+    pub fn start() -> Island {
+        let island = Island {
+            hydrated: RwSignal::new(false),
+            present: RwSignal::new(true),
+            root: NodeRef::new(),
+        };
+        Effect::new(move |_| island.hydrated.set(true));
+        provide_context(island);
+        island
     }
-    view! { <div class="island-root" node_ref=root>{children()}</div> }
+
+    /// The island of the component calling this, if it is inside one.
+    pub fn around() -> Option<Island> {
+        use_context::<Island>()
+    }
+
+    /// Hydrated and still in the document: show the live state. Tracked.
+    pub fn live(&self) -> bool {
+        self.present.get() && self.hydrated.get()
+    }
+
+    /// Still in the document (hydrated or not). Tracked.
+    pub fn present(&self) -> bool {
+        self.present.get()
+    }
+}
+
+/// An island's outermost element (`display: contents`, so it adds no box): tells `island` when a
+/// navigation has removed it from the document.
+#[component]
+pub fn IslandRoot(island: Island, children: Children) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    browser::retire_when_removed(island);
+    view! { <div class="island-root" node_ref=island.root>{children()}</div> }
 }
 
 /// Fetches the page shown again and patches it in place, keeping the scroll position.
@@ -46,17 +87,17 @@ pub fn mark_live() {
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use leptos::html::Div;
+    use super::Island;
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
 
     thread_local! {
-        static LIVE_ISLANDS: RefCell<Vec<(Owner, NodeRef<Div>)>> = const { RefCell::new(Vec::new()) };
+        static PRESENT: RefCell<Vec<Island>> = const { RefCell::new(Vec::new()) };
         static LISTENING: Cell<bool> = const { Cell::new(false) };
     }
 
-    pub fn dispose_when_removed(owner: Owner, root: NodeRef<Div>) {
-        LIVE_ISLANDS.with(|islands| islands.borrow_mut().push((owner, root)));
+    pub fn retire_when_removed(island: Island) {
+        PRESENT.with(|islands| islands.borrow_mut().push(island));
         if !LISTENING.with(|l| l.replace(true)) {
             let handle = window_event_listener_untyped("mnemosynce:navigated", |_| sweep());
             // Listens for the tab's whole life.
@@ -64,23 +105,26 @@ mod browser {
         }
     }
 
-    /// Cleans up every island whose element has left the document.
+    /// Retires every island whose element has left the document.
     fn sweep() {
-        let gone: Vec<Owner> = LIVE_ISLANDS.with(|islands| {
+        let gone: Vec<Island> = PRESENT.with(|islands| {
             let mut islands = islands.borrow_mut();
             let mut gone = Vec::new();
-            islands.retain(|(owner, root)| {
-                let removed = root.get_untracked().is_some_and(|el| !el.is_connected());
+            islands.retain(|island| {
+                let removed = island
+                    .root
+                    .get_untracked()
+                    .is_some_and(|el| !el.is_connected());
                 if removed {
-                    gone.push(owner.clone());
+                    gone.push(*island);
                 }
                 !removed
             });
             gone
         });
-        // Outside the borrow: a cleanup may register or drop other islands.
-        for owner in gone {
-            owner.cleanup();
+        // Outside the borrow: the closures this wakes may create islands.
+        for island in gone {
+            island.present.set(false);
         }
     }
 

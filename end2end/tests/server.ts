@@ -94,7 +94,7 @@ export class TestServer {
  * into a server-rendered field before that would not reach the app. */
 export async function hydrated(page: Page): Promise<void> {
   await expect(page.locator('.feed')).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
-  // A lazy page (settings, wizard) hydrates once its own code has arrived.
+  // A lazy page (settings, wizard) renders once its own code has arrived.
   await expect(page.locator('.lazy-page[data-hydrated="false"]')).toHaveCount(0, { timeout: 15_000 });
 }
 

@@ -78,6 +78,16 @@ function keepIslands(next) {
   }
 }
 
+// What Leptos serialised for the server-rendered parts of the *first* document. No island hydrates
+// from it (the settings island renders in the browser: app/src/islands.rs), and a resource made
+// later must not find another page's data under a reused id.
+function forgetSerializedData() {
+  for (const name of ['__RESOLVED_RESOURCES', '__SERIALIZED_ERRORS', '__INCOMPLETE_CHUNKS']) {
+    if (Array.isArray(window[name])) window[name].length = 0;
+  }
+}
+forgetSerializedData();
+
 function hydrateNewIslands() {
   // Before the WASM is ready, Leptos hydrates whatever the body then holds by itself.
   if (typeof window.__hydrateIsland !== 'function' || !window.__mnemosynceLive) return;
@@ -93,10 +103,14 @@ function hydrateNewIslands() {
 function swap(doc) {
   document.title = doc.title;
   const next = document.adoptNode(doc.body);
+  // Inline scripts of the new page never run (a swapped-in script is inert, and the page's CSP
+  // nonce is not this document's): drop them.
+  for (const script of next.querySelectorAll('script')) script.remove();
   keepIslands(next);
   for (const { name } of [...document.body.attributes]) document.body.removeAttribute(name);
   for (const { name, value } of next.attributes) document.body.setAttribute(name, value);
   document.body.replaceChildren(...next.childNodes);
+  forgetSerializedData();
   hydrateNewIslands();
 }
 

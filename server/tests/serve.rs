@@ -1097,7 +1097,8 @@ where
 async fn the_wizard_runs_the_first_backup_and_shows_what_it_made() {
     use engine::model::events::RunEvent;
     let server = Server::start(&[]);
-    let (_work, source, _store) = photos_task(&server);
+    let (_work, source, store) = photos_task(&server);
+    fs::create_dir_all(&store).unwrap();
     fs::write(source.join("beach.jpg"), vec![3u8; 20_000]).unwrap();
     let cookie = server.sign_in();
     let step = "/welcome?step=first-run";

@@ -7,7 +7,7 @@
 use super::parts::{ago, error_line, took, utc, ProgressBar, StatusBadge};
 use crate::api::{get_dashboard, Dashboard};
 use crate::feed::{refresh_when_a_run_ends, FeedState};
-use crate::navigation::IslandRoot;
+use crate::navigation::{Island, IslandRoot};
 use engine::model::overview::TaskOverview;
 use engine::model::units::{human_bytes, human_duration};
 use leptos::prelude::*;
@@ -52,9 +52,13 @@ fn RunNow(task: Option<String>) -> impl IntoView {
 /// refreshes to show what it left.
 #[island]
 pub fn LiveBanner(rendered_running: Option<i64>) -> impl IntoView {
+    let island = Island::start();
     let feed = FeedState::shared();
-    refresh_when_a_run_ends(feed, rendered_running, None);
+    refresh_when_a_run_ends(island, feed, rendered_running, None);
     let banner = move || {
+        if !island.live() {
+            return None;
+        }
         let run = feed.active_run.get().filter(|r| r.is_running())?;
         let task = run
             .tasks
@@ -89,7 +93,7 @@ pub fn LiveBanner(rendered_running: Option<i64>) -> impl IntoView {
             </div>
         })
     };
-    view! { <IslandRoot>{banner}</IslandRoot> }
+    view! { <IslandRoot island>{banner}</IslandRoot> }
 }
 
 #[component]

@@ -10,7 +10,7 @@
 use super::parts::{loading, took, urlencode, utc, ErrorLine, ProgressBar, StatusBadge};
 use crate::api::{get_run, get_step_log};
 use crate::feed::{refresh_when_a_run_ends, FeedState, Link};
-use crate::navigation::IslandRoot;
+use crate::navigation::{Island, IslandRoot};
 use engine::model::feed::ActiveRun;
 use engine::model::overview::RunDetail;
 use engine::model::units::{human_bytes, human_count};
@@ -107,10 +107,18 @@ fn still_running(feed: FeedState, run_id: i64, rendered_running: bool) -> bool {
 /// the run to stop and shows this page again.
 #[island]
 pub fn CancelRun(run_id: i64, rendered_running: bool) -> impl IntoView {
+    let island = Island::start();
     let feed = FeedState::shared();
+    let shown = move || {
+        if island.live() {
+            still_running(feed, run_id, rendered_running)
+        } else {
+            island.present() && rendered_running
+        }
+    };
     view! {
-        <IslandRoot>
-        <Show when=move || still_running(feed, run_id, rendered_running)>
+        <IslandRoot island>
+        <Show when=shown>
             <form method="post" action=format!("/runs/{run_id}/cancel") class="inline" data-navigate="">
                 <button type="submit" class="danger">"Cancel"</button>
             </form>
@@ -123,16 +131,25 @@ pub fn CancelRun(run_id: i64, rendered_running: bool) -> impl IntoView {
 /// show the recorded run.
 #[island]
 pub fn LiveRun(run_id: i64, rendered_running: bool) -> impl IntoView {
+    let island = Island::start();
     let feed = FeedState::shared();
-    refresh_when_a_run_ends(feed, rendered_running.then_some(run_id), Some(run_id));
+    refresh_when_a_run_ends(
+        island,
+        feed,
+        rendered_running.then_some(run_id),
+        Some(run_id),
+    );
     let tasks = move || {
+        if !island.live() {
+            return None;
+        }
         let run = feed
             .active_run
             .get()
             .filter(|r| r.run_id == run_id && r.is_running())?;
         Some(view! { <LiveTasks run/> })
     };
-    view! { <IslandRoot>{tasks}</IslandRoot> }
+    view! { <IslandRoot island>{tasks}</IslandRoot> }
 }
 
 /// Each task of a run in progress: its steps with their status, and its progress.
@@ -165,16 +182,21 @@ pub fn LiveTasks(run: ActiveRun) -> impl IntoView {
 /// unless switched off.
 #[island]
 pub fn LiveLog(run_id: i64) -> impl IntoView {
+    let island = Island::start();
     let feed = FeedState::shared();
     let running = move || {
-        feed.active_run.with(|r| {
-            r.as_ref()
-                .is_some_and(|r| r.run_id == run_id && r.is_running())
-        })
+        island.live()
+            && feed.active_run.with(|r| {
+                r.as_ref()
+                    .is_some_and(|r| r.run_id == run_id && r.is_running())
+            })
     };
     let follow = RwSignal::new(true);
     let list = NodeRef::<leptos::html::Ol>::new();
     Effect::new(move |_| {
+        if !island.present() {
+            return;
+        }
         feed.log.track();
         if follow.get() {
             if let Some(el) = list.get() {
@@ -183,7 +205,7 @@ pub fn LiveLog(run_id: i64) -> impl IntoView {
         }
     });
     view! {
-        <IslandRoot>
+        <IslandRoot island>
         <Show when=running>
         <div class="log-head">
             <h2>"Log"</h2>

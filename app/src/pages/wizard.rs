@@ -21,6 +21,7 @@ use super::settings::SetupChanged;
 use crate::api::setup::get_readiness;
 use crate::api::ApiError;
 use crate::feed::{refresh_when_a_run_ends, FeedState};
+use crate::navigation::Island;
 use engine::model::setup::{BackupDone, Readiness, SetupStep};
 use engine::model::units::{human_bytes, human_count, human_duration};
 use leptos::prelude::*;
@@ -103,9 +104,16 @@ fn StepPanel(step: SetupStep, first_backup: Option<BackupDone>) -> impl IntoView
 #[component]
 fn FirstBackupPanel(done: Option<BackupDone>) -> impl IntoView {
     let feed = FeedState::shared();
-    refresh_when_a_run_ends(feed, None, None);
+    // Always inside the settings island, which renders it in the browser only.
+    let island = Island::around();
+    if let Some(island) = island {
+        refresh_when_a_run_ends(island, feed, None, None);
+    }
     move || {
-        let run = feed.active_run.get();
+        let run = island
+            .is_none_or(|i| i.present())
+            .then(|| feed.active_run.get())
+            .flatten();
         match (run, done.clone()) {
             (Some(run), _) if run.is_running() => {
                 let id = run.run_id;
