@@ -64,9 +64,11 @@ function formRequest(ev) {
 }
 
 // The islands of `next` that the current page has with the same component and props are replaced
-// by the current ones, which keep their state.
-function keepIslands(next) {
-  const old = [...document.body.querySelectorAll('leptos-island')];
+// by the current ones, which keep their state. A reload (a link to the page shown: "Reload the
+// page") keeps only the header's: the page itself starts afresh and reads its data again.
+function keepIslands(next, mode) {
+  const within = mode === 'reload' ? 'body > :not(main) leptos-island' : 'leptos-island';
+  const old = [...document.body.querySelectorAll(within)];
   for (const island of next.querySelectorAll('leptos-island')) {
     const i = old.findIndex(
       (o) => o.dataset.component === island.dataset.component && o.dataset.props === island.dataset.props,
@@ -100,13 +102,13 @@ function hydrateNewIslands() {
   }
 }
 
-function swap(doc) {
+function swap(doc, mode) {
   document.title = doc.title;
   const next = document.adoptNode(doc.body);
   // Inline scripts of the new page never run (a swapped-in script is inert, and the page's CSP
   // nonce is not this document's): drop them.
   for (const script of next.querySelectorAll('script')) script.remove();
-  keepIslands(next);
+  keepIslands(next, mode);
   for (const { name } of [...document.body.attributes]) document.body.removeAttribute(name);
   for (const { name, value } of next.attributes) document.body.setAttribute(name, value);
   document.body.replaceChildren(...next.childNodes);
@@ -115,7 +117,7 @@ function swap(doc) {
 }
 
 function scrollAfter(mode, url, state) {
-  if (mode === 'refresh') return;
+  if (mode === 'refresh' || mode === 'reload') return;
   if (mode === 'pop') {
     window.scrollTo(0, state?.scroll || 0);
     return;
@@ -150,7 +152,8 @@ async function navigate(url, { method = 'GET', body = null, mode = 'push', fallb
   const doc = new DOMParser().parseFromString(html, 'text/html');
   const shown = new URL(answer.redirected ? answer.url : url, location.href);
   shown.hash = answer.redirected ? '' : new URL(url, location.href).hash;
-  const state = mode === 'pop' ? history.state : { scroll: mode === 'refresh' ? window.scrollY : 0 };
+  const keepScroll = mode === 'refresh' || mode === 'reload';
+  const state = mode === 'pop' ? history.state : { scroll: keepScroll ? window.scrollY : 0 };
   if (mode === 'push') {
     history.replaceState({ ...history.state, scroll: window.scrollY }, '');
     history.pushState(state, '', shown);
@@ -158,7 +161,7 @@ async function navigate(url, { method = 'GET', body = null, mode = 'push', fallb
     history.replaceState(state ?? {}, '', shown);
   }
   shownPage = shown.pathname + shown.search;
-  swap(doc);
+  swap(doc, mode);
   scrollAfter(mode, shown, state);
   window.dispatchEvent(new CustomEvent('mnemosynce:navigated', { detail: { url: shown.href, mode } }));
 }
@@ -167,7 +170,8 @@ window.addEventListener('click', (ev) => {
   const url = linkTarget(ev);
   if (!url) return;
   ev.preventDefault();
-  navigate(url, { fallback: () => location.assign(url) });
+  const mode = url.pathname + url.search === shownPage ? 'reload' : 'push';
+  navigate(url, { mode, fallback: () => location.assign(url) });
 });
 
 window.addEventListener('submit', (ev) => {
