@@ -12,7 +12,7 @@
 #![recursion_limit = "256"]
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Router, A},
     hooks::use_location,
@@ -35,6 +35,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // The release site's files carry a hash of their content in their names (cargo-leptos
+                // `hash-files`, read from hash.txt beside the binary), so they are cached for a year.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options islands=true/>
                 <script type="module" src="/nav.js"></script>
                 <MetaTags/>
@@ -52,7 +55,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/mnemosynce.css"/>
         <Title text="Mnemosynce"/>
         <Meta name="color-scheme" content="light dark"/>
         <Meta name="theme-color" content="#0b5cad"/>

@@ -36,3 +36,22 @@ test('the dashboard loads in at most 200 KB on the wire, compressed, without the
   expect([...sizes.keys()].filter((p) => p.includes('settings'))).toEqual([]);
   expect(total, list).toBeLessThanOrEqual(200_000);
 });
+
+test('the build files are named after their content and cached for a year; pages never', async ({ page }) => {
+  const caching = new Map<string, string>();
+  page.on('response', (res) => {
+    caching.set(new URL(res.url()).pathname, res.headers()['cache-control'] ?? '');
+  });
+  await page.goto('/');
+  await expect(page.locator('.feed')).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
+  await page.waitForLoadState('networkidle');
+  const build = [...caching.keys()].filter((p) => p.startsWith('/pkg/'));
+  expect(build.filter((p) => /\.(wasm|js|css)$/.test(p)).length).toBeGreaterThanOrEqual(3);
+  for (const p of build) {
+    // cargo-leptos's content hash: 22 characters of URL-safe base64 in the name.
+    expect(p, 'a build file without a hash in its name').toMatch(/[.][A-Za-z0-9_-]{22}[.]/);
+    expect(caching.get(p), p).toBe('public, max-age=31536000, immutable');
+  }
+  expect(caching.get('/')).toBe('no-store');
+  expect(caching.get('/nav.js')).toBe('no-cache');
+});

@@ -94,7 +94,9 @@ pub async fn known_host(State(state): State<AppState>, req: Request, next: Next)
 
 /// Adds the security headers; makes the nonce available to the page renderer. Pages and API
 /// answers get `Cache-Control: no-store` (what a signed-in page shows must not outlive the session in
-/// a cache); the site's static files keep their own caching. Under `--tls-cert`, HSTS.
+/// a cache). The site's build output (`/pkg/`), named after a hash of its content, is cached for a
+/// year (`immutable`: a new build has new names); the other static files are revalidated on every
+/// use (`no-cache`: a 304 when unchanged). Under `--tls-cert`, HSTS.
 pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
@@ -117,9 +119,12 @@ pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
     );
-    if !asset {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    let cache = match asset {
+        Asset::Hashed if state.leptos_options.hash_files => "public, max-age=31536000, immutable",
+        Asset::Hashed | Asset::Named => "no-cache",
+        Asset::No => "no-store",
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if state.tls {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -130,13 +135,33 @@ pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next
 }
 
 /// The site's static files (WASM, JS, CSS, icons, manifest): the same for everyone, cacheable.
-fn is_asset(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || path.starts_with("/icons/")
+/// What kind of static file a path names, if any.
+enum Asset {
+    /// The site's build output: named after its content when the site was built with hashes.
+    Hashed,
+    /// A file of `server/public` under its own name.
+    Named,
+    No,
+}
+
+fn is_asset(path: &str) -> Asset {
+    if path.starts_with("/pkg/") {
+        Asset::Hashed
+    } else if path.starts_with("/icons/")
         || matches!(
             path,
-            "/favicon.ico" | "/manifest.webmanifest" | "/offline.html" | "/robots.txt" | "/nav.js"
+            "/favicon.ico"
+                | "/manifest.webmanifest"
+                | "/offline.html"
+                | "/robots.txt"
+                | "/nav.js"
+                | "/sw.js"
         )
+    {
+        Asset::Named
+    } else {
+        Asset::No
+    }
 }
 
 /// The `host[:port]` part of an `Origin` or `Referer` value.

@@ -62,6 +62,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     let mut leptos_options = conf.leptos_options;
     leptos_options.site_addr = args.addr;
     leptos_options.site_root = site_root(args.site.as_deref(), &leptos_options.site_root).into();
+    leptos_options.hash_files = site_is_hashed(&leptos_options);
 
     let data = DataDir::new(&cli.data);
     let history = History::open(&data.database()).await?;
@@ -208,6 +209,31 @@ async fn serve_tls(
         .map_err(ServeError::Serve)?;
     finish_runs(&runs).await;
     Ok(())
+}
+
+/// Whether the site's files carry content hashes in their names: hash.txt beside the binary (where
+/// cargo-leptos writes it and Leptos reads it) names a script that is in the site. Decided from the
+/// files, not from `LEPTOS_HASH_FILES` (which only cargo-leptos sets), so the binary started by hand
+/// or by systemd serves the names its pages use; a hash.txt left over from an older build is ignored.
+fn site_is_hashed(options: &leptos::config::LeptosOptions) -> bool {
+    let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.to_path_buf()))
+    else {
+        return false;
+    };
+    let Ok(hashes) = std::fs::read_to_string(dir.join(options.hash_file.as_ref())) else {
+        return false;
+    };
+    let js = hashes
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("js:").map(str::trim));
+    js.is_some_and(|hash| {
+        std::path::Path::new(options.site_root.as_ref())
+            .join(options.site_pkg_dir.as_ref())
+            .join(format!("{}.{hash}.js", options.output_name))
+            .is_file()
+    })
 }
 
 /// The folder of the built site: `--site`, else the configured one (`target/site`) if it exists
