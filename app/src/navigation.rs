@@ -60,10 +60,17 @@ impl Island {
 
 /// An island's outermost element (`display: contents`, so it adds no box): tells `island` when a
 /// navigation has removed it from the document.
+///
+/// Its children keep their own type (no `AnyView`: each island's view erased to one would add its
+/// own set of type-erased functions to the WASM).
 #[component]
-pub fn IslandRoot(island: Island, children: Children) -> impl IntoView {
+pub fn IslandRoot<C>(island: Island, children: TypedChildren<C>) -> impl IntoView
+where
+    C: IntoView + 'static,
+{
     #[cfg(feature = "hydrate")]
     browser::retire_when_removed(island);
+    let children = children.into_inner();
     view! { <div class="island-root" node_ref=island.root>{children()}</div> }
 }
 

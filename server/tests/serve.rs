@@ -1121,7 +1121,10 @@ async fn the_wizard_runs_the_first_backup_and_shows_what_it_made() {
     assert_eq!((r.status, r.header("location")), (303, Some(step)), "{r:?}");
     events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
     let after = readiness();
-    let made = after.first_backup.clone().expect("the snapshot the run made");
+    let made = after
+        .first_backup
+        .clone()
+        .expect("the snapshot the run made");
     assert_eq!(made.task, "Photos");
     assert!(
         store.join("Photos").join(&made.snapshot).is_dir(),
