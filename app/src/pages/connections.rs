@@ -9,9 +9,16 @@ use crate::api::ApiError;
 use engine::model::connection::{CheckStep, Verdict};
 use leptos::prelude::*;
 
+/// `/settings/connections`. The panel names each endpoint in an `h3` (under the wizard's step
+/// heading there); here an `h2` comes between, so no heading level is skipped.
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
-    view! { <SettingsFrame title="Connections"><ConnectionsPanel/></SettingsFrame> }
+    view! {
+        <SettingsFrame title="Connections">
+            <h2>"SSH endpoints and email"</h2>
+            <ConnectionsPanel/>
+        </SettingsFrame>
+    }
 }
 
 /// One row per SSH endpoint of the configuration, and the email server.
