@@ -35,7 +35,7 @@ test('every page fits phone and desktop widths in both themes', async ({ browser
           await page.getByRole('button', { name: 'Run now' }).click();
           await expect(page.locator('.run-meta .badge')).toHaveText(/success/, { timeout: 30_000 });
         }
-        for (const path of ['/', '/history', '/runs/1', '/login']) {
+        for (const path of ['/', '/history', '/runs/1', '/settings/connections', '/login']) {
           await page.goto(server.url + path);
           await page.waitForLoadState('networkidle');
           const overflow = await page.evaluate(
