@@ -21,6 +21,9 @@
 
 const hydrated = new WeakSet(document.querySelectorAll('leptos-island'));
 let latest = 0;
+// Navigations still waiting for their answer: a refresh never overtakes one (the page it would
+// refresh is on its way out, and the new one comes fresh).
+let inFlight = 0;
 // The address (without #fragment) whose page the body shows: back/forward between fragments of one
 // page only scrolls.
 let shownPage = location.pathname + location.search;
@@ -127,9 +130,19 @@ function scrollAfter(mode, url, state) {
   else window.scrollTo(0, 0);
 }
 
-async function navigate(url, { method = 'GET', body = null, mode = 'push', fallback }) {
+async function navigate(url, options) {
+  inFlight += 1;
+  try {
+    await load(url, options);
+  } finally {
+    inFlight -= 1;
+  }
+}
+
+async function load(url, { method = 'GET', body = null, mode = 'push', fallback }) {
   const id = ++latest;
   let answer;
+  let html;
   try {
     answer = await fetch(url, {
       method,
@@ -137,17 +150,17 @@ async function navigate(url, { method = 'GET', body = null, mode = 'push', fallb
       headers: { Accept: 'text/html' },
       credentials: 'same-origin',
     });
+    if (id !== latest) return;
+    if (!(answer.headers.get('content-type') || '').startsWith('text/html')) {
+      answer.body?.cancel();
+      fallback();
+      return;
+    }
+    html = await answer.text();
   } catch {
     if (id === latest) fallback();
     return;
   }
-  if (id !== latest) return;
-  if (!(answer.headers.get('content-type') || '').startsWith('text/html')) {
-    answer.body?.cancel();
-    fallback();
-    return;
-  }
-  const html = await answer.text();
   if (id !== latest) return;
   const doc = new DOMParser().parseFromString(html, 'text/html');
   const shown = new URL(answer.redirected ? answer.url : url, location.href);
@@ -193,6 +206,7 @@ window.addEventListener('popstate', () => {
 });
 
 window.addEventListener('mnemosynce:refresh', () => {
+  if (inFlight > 0) return;
   const url = new URL(location.href);
   navigate(url, { mode: 'refresh', fallback: () => {} });
 });
