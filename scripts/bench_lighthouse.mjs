@@ -5,13 +5,10 @@
 // contentful paint and what Lighthouse flagged.
 //
 // Usage: scripts/bench lighthouse   (node scripts/bench_lighthouse.mjs BIN SITE)
-import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PASSWORD, startServer } from './bench_server.mjs';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(top, 'scripts', 'lighthouse', 'package.json'));
@@ -19,7 +16,6 @@ const lighthouse = (await import(require.resolve('lighthouse'))).default;
 const chromeLauncher = await import(require.resolve('chrome-launcher'));
 
 const [bin, site] = process.argv.slice(2);
-const PASSWORD = 'bench password 123';
 const PAGES = [
   '/',
   '/history',
@@ -35,45 +31,9 @@ const PAGES = [
   '/runs/1',
 ];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const data = mkdtempSync(join(tmpdir(), 'mnemosynce-bench-lighthouse-'));
-const source = join(data, 'photos');
-mkdirSync(source);
-mkdirSync(join(data, 'store'));
-for (let i = 0; i < 50; i++) writeFileSync(join(source, `photo-${i}.jpg`), `photo ${i}\n`);
-writeFileSync(
-  join(data, 'backup_config.yml'),
-  `dir_backup_local: ${join(data, 'store')}\nemail: {enabled: false}\ntimezone: UTC\ntasks:\n  - name: Photos\n    dir_source: ${source}\n`,
-);
-for (let i = 0; i < 3; i++) execFileSync(bin, ['run', '--data', data], { stdio: 'ignore' });
-
-const port = await freePort();
-const url = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ['serve', '--data', data, '--addr', `127.0.0.1:${port}`, '--site', site], {
-  env: { ...process.env, MNEMOSYNCE_ADMIN_PASSWORD: PASSWORD },
-  stdio: 'ignore',
-});
+const { url, stop } = await startServer(bin, site, 3);
 let chrome;
 try {
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`${url}/healthz`);
-      break;
-    } catch {
-      if (i > 100) throw new Error('the server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const signIn = await fetch(`${url}/auth/login`, {
     method: 'POST',
     redirect: 'manual',
@@ -122,6 +82,5 @@ try {
   );
 } finally {
   if (chrome) await chrome.kill();
-  server.kill();
-  rmSync(data, { recursive: true, force: true });
+  stop();
 }

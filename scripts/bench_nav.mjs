@@ -4,13 +4,10 @@
 // (what every click cost before nav.js). Target: p95 <= 150 ms on this machine.
 //
 // Usage: scripts/bench nav [ROUNDS]   (node scripts/bench_nav.mjs BIN SITE ROUNDS)
-import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PASSWORD, startServer } from './bench_server.mjs';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(top, 'end2end', 'package.json'));
@@ -18,55 +15,16 @@ const { chromium } = require('playwright');
 
 const [bin, site, roundsArg] = process.argv.slice(2);
 const rounds = Number(roundsArg || 30);
-const PASSWORD = 'bench password 123';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-const data = mkdtempSync(join(tmpdir(), 'mnemosynce-bench-nav-'));
-const source = join(data, 'photos');
-mkdirSync(source);
-mkdirSync(join(data, 'store'));
-for (let i = 0; i < 50; i++) writeFileSync(join(source, `photo-${i}.jpg`), `photo ${i}\n`);
-writeFileSync(
-  join(data, 'backup_config.yml'),
-  `dir_backup_local: ${join(data, 'store')}\nemail: {enabled: false}\ntimezone: UTC\ntasks:\n  - name: Photos\n    dir_source: ${source}\n`,
-);
 // A few runs, so History and the dashboard have rows to show.
-for (let i = 0; i < 5; i++) {
-  execFileSync(bin, ['run', '--data', data], { stdio: 'ignore' });
-}
-
-const port = await freePort();
-const url = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ['serve', '--data', data, '--addr', `127.0.0.1:${port}`, '--site', site], {
-  env: { ...process.env, MNEMOSYNCE_ADMIN_PASSWORD: PASSWORD },
-  stdio: 'ignore',
-});
+const { url, stop } = await startServer(bin, site, 5);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
 try {
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`${url}/healthz`);
-      break;
-    } catch {
-      if (i > 100) throw new Error('the server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const page = await browser.newPage();
   await page.goto(`${url}/login`);
   await page.getByLabel('Password').fill(PASSWORD);
@@ -114,6 +72,5 @@ try {
   console.log(`  ratio p95 click / p95 document load: ${(percentile(clicks, 95) / percentile(documentLoads, 95)).toFixed(2)}`);
 } finally {
   await browser.close();
-  server.kill();
-  rmSync(data, { recursive: true, force: true });
+  stop();
 }

@@ -6,8 +6,10 @@
 //! the run page's live steps, log and *Cancel*); the page-wide ones are here. The header's tools and
 //! the small islands are in the first WASM every page loads; the settings pages and the setup wizard
 //! are one *lazy* island: built with `cargo leptos build --release --split` (what `scripts/run` and
-//! `scripts/test` do), its code is a chunk of its own, fetched only by those pages. The routes that
-//! show them are in `routes.rs`.
+//! `scripts/test` do), its code is a chunk of its own, fetched only by those pages; it renders its
+//! page in the browser ([`in_browser`] says why). Every island opens with
+//! [`Island::start`](crate::navigation::Island) so that client-side navigation can retire it. The
+//! routes that show them are in `routes.rs`.
 
 use crate::feed::{ActiveRunLink, FeedIndicator, FeedState};
 use crate::navigation::{Island, IslandRoot};
@@ -62,7 +64,7 @@ fn in_browser(page: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoVi
         if island.live() {
             page()
         } else {
-            view! { <p class="muted">"Loading…"</p> }.into_any()
+            pages::parts::loading().into_any()
         }
     };
     view! {

@@ -1,5 +1,6 @@
 //! The app's pages, one file each; `parts` holds the pieces they share. The snapshot pages (and
-//! their loaders in `api::snapshots`) are built for the server only: they have no islands, and
+//! their loaders in `api::snapshots`) are built for the server only: they have no islands of their
+//! own (the Snapshots page uses the feed's empty `RefreshWhenRunEnds`), and
 //! compiled into the browser's build (where nothing reaches them) they still grew its first
 //! download by 20 KB gzip.
 

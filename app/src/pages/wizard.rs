@@ -28,7 +28,8 @@ use leptos::prelude::*;
 
 /// The wizard at the step asked for in the address (`?step=keys`), or at the first one missing.
 /// Where the setup stands (`readiness`) is read on the server as the page is made and handed to the
-/// island with the step: its links are ordinary page loads. The step list follows every save.
+/// island with the step: a link to another step brings a new page, and with it a new island. The
+/// step list follows every save.
 #[component]
 pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
     let changed = SetupChanged(RwSignal::new(0));
