@@ -6,15 +6,15 @@
 //! the run page's live steps, log and *Cancel*); the page-wide ones are here. The header's tools and
 //! the small islands are in the first WASM every page loads; the settings pages and the setup wizard
 //! are one *lazy* island: built with `cargo leptos build --release --split` (what `scripts/run` and
-//! `scripts/test` do), its code is a chunk of its own, fetched only by those pages; it renders its
-//! page in the browser ([`in_browser`] says why). Every island opens with
+//! `scripts/test` do), its code is a chunk of its own, fetched only by those pages, which the server
+//! renders in full (readable before the chunk arrives, and without JavaScript). Every island opens with
 //! [`Island::start`](crate::navigation::Island) so that client-side navigation can retire it. The
 //! routes that show them are in `routes.rs`.
 
 use crate::feed::{ActiveRunLink, FeedIndicator, FeedState};
 use crate::navigation::{Island, IslandRoot};
 use crate::{pages, theme};
-use engine::model::setup::Readiness;
+use engine::model::setup::{Readiness, SetupStep};
 use leptos::prelude::*;
 
 /// The header's tools: on signed-in pages the feed indicator and the run in progress (a link to
@@ -46,65 +46,39 @@ pub fn TopTools(signed_in: bool) -> impl IntoView {
     view! { <IslandRoot island>{live} <theme::ThemeToggle/></IslandRoot> }
 }
 
-/// Renders a lazy page in the browser only, once its island has hydrated, inside a `div` whose
-/// `data-hydrated` turns `true` then (the browser tests wait for it); the server sends "Loading…".
-///
-/// Why not hydrate the server's rendering, as the other islands do: the settings pages read their
-/// data through resources, and a resource hydrates from the data the server serialised into the
-/// *document* (`__RESOLVED_RESOURCES`, matched by a counter over the whole page). A page that
-/// arrives by client-side navigation is not a new document: its serialised data never runs, its
-/// streamed parts are never swapped in, and hydrating it panics or shows another page's data.
-/// Rendered in the browser, the page fetches its data through its server functions, the same way
-/// on a first load and after a navigation (server/public/nav.js clears the document's serialised
-/// data, which no island reads).
-fn in_browser(page: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView {
-    let island = Island::start();
-    // Retired (its page left), the page is dropped with everything it runs.
-    let shown = move || {
-        if island.live() {
-            page()
-        } else {
-            pages::parts::loading().into_any()
-        }
-    };
-    view! {
-        <IslandRoot island>
-            <div class="lazy-page" data-hydrated=move || island.live().to_string()>{shown}</div>
-        </IslandRoot>
-    }
-}
-
-/// The pages an owner opens now and then, all behind one lazy island. The wizard carries what the
-/// server read for it: the step its address asks for (`?step=`; islands have no router) and where
-/// the setup stands.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The pages an owner opens now and then, all behind one lazy island, each with what the server
+/// read for it ([`pages::Panel`] says why it travels in the props).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum SettingsPage {
-    Config,
-    Keys,
-    Connections,
-    Schedule,
-    Email,
-    Retention,
+    /// A settings page: one panel in its frame.
+    Page(pages::Panel),
+    /// The setup wizard at a step (islands have no router: the server picked it from `?step=`).
     Wizard {
-        step: Option<String>,
+        step: SetupStep,
         readiness: Readiness,
+        panel: Option<pages::Panel>,
     },
 }
 
 /// The settings pages and the setup wizard: one lazy island for all of them. One chunk, not one
 /// each: code that two lazy chunks share (the server-function client, forms, async views) would
-/// otherwise move into the first WASM every page loads.
+/// otherwise move into the first WASM every page loads. The server renders the page; the island
+/// takes it over once its chunk has arrived, and its `div`'s `data-hydrated` turns `true` then (the
+/// browser tests wait for it).
 #[island(lazy)]
 pub fn SettingsIsland(page: SettingsPage) -> impl IntoView {
-    in_browser(move || match page.clone() {
-        SettingsPage::Config => view! { <pages::ConfigPage/> }.into_any(),
-        SettingsPage::Keys => view! { <pages::KeysPage/> }.into_any(),
-        SettingsPage::Connections => view! { <pages::ConnectionsPage/> }.into_any(),
-        SettingsPage::Schedule => view! { <pages::SchedulePage/> }.into_any(),
-        SettingsPage::Email => view! { <pages::EmailPage/> }.into_any(),
-        SettingsPage::Retention => view! { <pages::RetentionPage/> }.into_any(),
-        SettingsPage::Wizard { step, readiness } => {
-            view! { <pages::Wizard step readiness/> }.into_any()
-        }
-    })
+    let island = Island::start();
+    let body = match page {
+        SettingsPage::Page(panel) => panel.page(),
+        SettingsPage::Wizard {
+            step,
+            readiness,
+            panel,
+        } => view! { <pages::Wizard current=step readiness panel/> }.into_any(),
+    };
+    view! {
+        <IslandRoot island>
+            <div class="lazy-page" data-hydrated=move || island.live().to_string()>{body}</div>
+        </IslandRoot>
+    }
 }

@@ -3,10 +3,12 @@
 //! [`SettingsIsland`]). Pages never import this module or the islands, so the graph is
 //! `lib → routes → islands → pages`, without circles.
 
+#[cfg(feature = "ssr")]
 use crate::islands::{SettingsIsland, SettingsPage};
 #[cfg(feature = "ssr")]
-use crate::pages;
 use crate::pages::parts::{loading, ErrorLine};
+#[cfg(feature = "ssr")]
+use crate::pages::{self, PanelKind};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use leptos_router::components::{Route, Routes};
@@ -32,25 +34,33 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/snapshots/restore") view=pages::Restore ssr=SsrMode::Async/>
             <Route path=path!("/snapshots/find") view=pages::Find ssr=SsrMode::InOrder/>
             <Route path=path!("/settings") view=pages::Settings/>
-            <Route path=path!("/settings/config") view=ConfigRoute/>
-            <Route path=path!("/settings/keys") view=KeysRoute/>
-            <Route path=path!("/settings/connections") view=ConnectionsRoute/>
-            <Route path=path!("/settings/schedule") view=ScheduleRoute/>
-            <Route path=path!("/settings/email") view=EmailRoute/>
-            <Route path=path!("/settings/retention") view=RetentionRoute/>
+            <Route path=path!("/settings/config") view=ConfigRoute ssr=SsrMode::Async/>
+            <Route path=path!("/settings/keys") view=KeysRoute ssr=SsrMode::Async/>
+            <Route path=path!("/settings/connections") view=ConnectionsRoute ssr=SsrMode::Async/>
+            <Route path=path!("/settings/schedule") view=ScheduleRoute ssr=SsrMode::Async/>
+            <Route path=path!("/settings/email") view=EmailRoute ssr=SsrMode::Async/>
+            <Route path=path!("/settings/retention") view=RetentionRoute ssr=SsrMode::Async/>
             <Route path=path!("/settings/password") view=pages::ChangePassword/>
             <Route path=path!("/welcome") view=WizardRoute ssr=SsrMode::Async/>
         </Routes>
     }
 }
 
-/// A route that shows one settings page.
+/// A route that shows one settings page: its panel's data is read as the page is made.
 macro_rules! settings_route {
-    ($(#[$doc:meta])* $route:ident => $page:ident) => {
+    ($(#[$doc:meta])* $route:ident => $kind:ident) => {
         $(#[$doc])*
+        #[cfg(feature = "ssr")]
         #[component]
         pub fn $route() -> impl IntoView {
-            view! { <SettingsIsland page=SettingsPage::$page/> }
+            view! {
+                <Suspense fallback=loading>
+                    {Suspend::new(async move {
+                        let page = SettingsPage::Page(PanelKind::$kind.read().await);
+                        view! { <SettingsIsland page/> }
+                    })}
+                </Suspense>
+            }
         }
     };
 }
@@ -80,32 +90,34 @@ settings_route!(
     RetentionRoute => Retention
 );
 
-/// `/welcome`: reads where the setup stands, then renders the wizard's island at the step the
-/// address asks for (`?step=`).
+/// `/welcome`: reads where the setup stands and the panel of the step the address asks for
+/// (`?step=`, or the first one missing), then renders the wizard's island at that step.
+#[cfg(feature = "ssr")]
 #[component]
 pub fn WizardRoute() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
-    let step = query.with_untracked(|q| q.get("step"));
-    let readiness = Resource::new(|| (), |_| crate::api::setup::get_readiness());
+    let asked = query.with_untracked(|q| q.get("step"));
     view! {
         <Suspense fallback=loading>
-            {move || {
-                let step = step.clone();
-                Suspend::new(async move {
-                    match readiness.await {
-                        Ok(readiness) => {
-                            let page = SettingsPage::Wizard { step, readiness };
-                            view! { <SettingsIsland page/> }.into_any()
-                        }
-                        Err(error) => view! {
-                            <section class="page wizard">
-                                <h1>"Set up Mnemosynce"</h1>
-                                <ErrorLine error/>
-                            </section>
-                        }.into_any(),
+            {Suspend::new(async move {
+                match crate::api::setup::get_readiness().await {
+                    Ok(readiness) => {
+                        let step = pages::wizard::step_asked(asked.as_deref(), &readiness);
+                        let panel = match PanelKind::of_step(step) {
+                            Some(kind) => Some(kind.read().await),
+                            None => None,
+                        };
+                        let page = SettingsPage::Wizard { step, readiness, panel };
+                        view! { <SettingsIsland page/> }.into_any()
                     }
-                })
-            }}
+                    Err(error) => view! {
+                        <section class="page wizard">
+                            <h1>"Set up Mnemosynce"</h1>
+                            <ErrorLine error/>
+                        </section>
+                    }.into_any(),
+                }
+            })}
         </Suspense>
     }
 }

@@ -641,6 +641,28 @@ impl History {
         Ok(row.as_ref().map(task_run_row).transpose()?)
     }
 
+    /// How many backup runs the history holds, by status.
+    pub async fn backup_run_counts(&self) -> Result<Vec<(Status, u64)>, HistoryError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM runs WHERE kind = 'backup' GROUP BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, n)| (status_of(&s), n.max(0) as u64))
+            .collect())
+    }
+
+    /// When the newest backup run started (skipped ones included: their start was not missed).
+    pub async fn newest_backup_started(&self) -> Result<Option<DateTime<Utc>>, HistoryError> {
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(started_at) FROM runs WHERE kind = 'backup'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(newest.map(from_ms))
+    }
+
     /// The newest task run, of any task, that made a snapshot in a backup run.
     pub async fn newest_snapshot_made(&self) -> Result<Option<TaskRunRow>, HistoryError> {
         let row = sqlx::query("SELECT * FROM task_runs WHERE snapshot IS NOT NULL AND run_id IN (SELECT id FROM runs WHERE kind = 'backup') ORDER BY id DESC LIMIT 1")

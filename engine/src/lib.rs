@@ -15,7 +15,8 @@
 //!   - [`retention`] is the pure planner: keep (with reasons) or prune;
 //!   - [`mirror`] and [`ssh`] reach the second machine and SSH sources;
 //!   - [`mail`] sends the email report of a run and the test email;
-//!   - [`overview`] computes what the web pages show of tasks and runs;
+//!   - [`overview`] computes what the web pages show of tasks and runs; [`metrics`] the same
+//!     for Prometheus;
 //!   - [`run`] orchestrates a run under the [`lock`], recording it in [`history`];
 //!   - [`data_dir`] names the files of a data directory; [`atomic`] replaces a file whole;
 //!   - [`schedule`] reads cron expressions and finds their times in the configured zone;
@@ -39,6 +40,8 @@ pub mod history;
 pub mod lock;
 #[cfg(feature = "native")]
 pub mod mail;
+#[cfg(feature = "native")]
+pub mod metrics;
 #[cfg(feature = "native")]
 pub mod mirror;
 #[cfg(feature = "native")]

@@ -385,6 +385,21 @@ impl Cron {
         found.into_iter().map(|t| t.with_timezone(&tz)).collect()
     }
 
+    /// The first start after `since` that came before `before`, if any: a start that was missed
+    /// when nothing ran between `since` (the newest run) and now. The scheduler's catch-up asks it
+    /// with `before` = the current minute (that one is the ordinary tick's).
+    pub fn missed(
+        &self,
+        tz: Tz,
+        since: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        self.upcoming(tz, since, 1)
+            .first()
+            .map(|t| t.with_timezone(&Utc))
+            .filter(|t| *t < before)
+    }
+
     /// Whether a run is due in the minute starting at `minute` (UTC, seconds = 0): exactly when the
     /// first of `upcoming(tz, minute - 1 minute, 1)` is `minute`. The server's scheduler calls this
     /// once a minute.

@@ -6,9 +6,17 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// `mnemosynce --version`: the version and the commit it was built from (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MNEMOSYNCE_COMMIT"),
+    ")"
+);
+
 /// Mnemosynce: dated hard-link snapshots of your folders, pruned, mirrored and reported.
 #[derive(Parser, Debug)]
-#[command(name = "mnemosynce", version, about)]
+#[command(name = "mnemosynce", version = VERSION, about)]
 pub struct Cli {
     /// The data directory: configuration, database, keys, logs.
     #[arg(long, global = true, env = "MNEMOSYNCE_DATA", default_value = "data")]
@@ -19,7 +27,7 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Log format on the console.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, env = "MNEMOSYNCE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Without one, `cargo leptos watch`/`serve`/`end-to-end` (which start the binary bare) get
@@ -67,6 +75,29 @@ pub enum Command {
     Passwd,
     /// Send a test email step by step (connect, TLS, login, send), each with a verdict and a fix.
     TestEmail(TestEmailArgs),
+    /// Install this binary, the systemd units, completions and the man page (as root); makes
+    /// /var/lib/mnemosynce (0700). Never touches an existing configuration or store.
+    Install(InstallArgs),
+    /// Remove what `install` put in place; the data directory and the stores stay.
+    Uninstall(InstallArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InstallArgs {
+    /// Where the program goes: <prefix>/bin, <prefix>/share/{man,doc,...}.
+    #[arg(long, default_value = "/usr/local", value_name = "DIR")]
+    pub prefix: PathBuf,
+    /// Stage everything under this folder instead of / (for packagers); the units still name the
+    /// final places.
+    #[arg(long, env = "DESTDIR", value_name = "DIR")]
+    pub destdir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]

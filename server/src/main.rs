@@ -21,11 +21,13 @@ mod body;
 mod cli;
 mod commands;
 mod download;
+mod embedded_site;
 mod feed;
 mod health;
 mod hosts;
 mod logging;
 mod memory;
+mod metrics;
 mod routes;
 mod runs;
 mod scheduler;
@@ -114,5 +116,27 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::TestConnection(args) => commands::test_connection::execute(&cli, args).await,
         Command::TestEmail(args) => commands::test_email::execute(&cli, args).await,
         Command::Passwd => commands::passwd::execute(&cli).await,
+        Command::Install(args) => commands::install::install(args),
+        Command::Uninstall(args) => commands::install::uninstall(args),
+        Command::Completions { shell } => print(&commands::install::completions(*shell)),
+        Command::Man => match commands::install::man_page() {
+            Ok(page) => print(&page),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(commands::exit::EXIT_FAILURE)
+            }
+        },
+    }
+}
+
+/// Writes `bytes` to stdout (a completion script, the man page).
+fn print(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write: {e}");
+            ExitCode::from(commands::exit::EXIT_FAILURE)
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The router: every path, its handler, and the guards around them (SPEC §9, §11).
 //!
-//! Routes: `/healthz` (no auth, `health.rs`), `/auth/{login,setup,logout,password}` (the sign-in
+//! Routes: `/healthz` (no auth, `health.rs`), `/metrics` (a session or its bearer token,
+//! `metrics.rs`), `/auth/{login,setup,logout,password}` (the sign-in
 //! forms, `auth/handlers.rs`), `/api/feed` (the live WebSocket, `feed/socket.rs`), the page forms
 //! `/runs/…` (start, restore, cancel) and `/setup/finish` (`actions.rs`), file downloads `/snapshots/download`
 //! (`download.rs`) and folder archives `/snapshots/archive` (`archive.rs`), the Leptos pages and server functions, and as
@@ -13,7 +14,7 @@ use crate::auth::handlers as sign_in;
 use crate::auth::session::IDLE_EXPIRY;
 use crate::feed::socket as feed;
 use crate::state::AppState;
-use crate::{actions, archive, download, health, security};
+use crate::{actions, archive, download, health, metrics, security};
 use app::{shell, App};
 use axum::http::{Extensions, HeaderMap, StatusCode, Version};
 use axum::middleware::from_fn_with_state;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/feed", get(feed::upgrade))
         .route("/auth/login", post(sign_in::login))
         .route("/auth/setup", post(sign_in::setup))

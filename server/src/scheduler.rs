@@ -32,7 +32,12 @@ struct Loaded {
     cron: Cron,
     tz: Tz,
     enabled: bool,
+    catch_up: bool,
 }
+
+/// Two ticks further apart than this mean the clock did not tick in between (the machine slept,
+/// the process was stopped): time to look for a missed start.
+const TICK_GAP: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
 
 /// What the scheduler remembers between ticks.
 struct State {
@@ -41,6 +46,8 @@ struct State {
     loaded: Option<Loaded>,
     /// The minute of the last start, so one minute never starts two runs.
     last_fired: Option<DateTime<Utc>>,
+    /// When the clock last ticked (a gap means a sleep: see [`TICK_GAP`]).
+    last_tick: Option<DateTime<Utc>>,
 }
 
 pub struct Scheduler {
@@ -60,6 +67,7 @@ impl Scheduler {
                 seen: None,
                 loaded: None,
                 last_fired: None,
+                last_tick: None,
             }),
         })
     }
@@ -68,6 +76,7 @@ impl Scheduler {
     pub async fn start(self: &Arc<Self>) -> Result<JobScheduler, JobSchedulerError> {
         // Read the schedule now, so the log says at start when the first run will be.
         self.reload_if_changed().await;
+        self.catch_up(Utc::now()).await;
         let clock = JobScheduler::new().await?;
         let me = self.clone();
         clock
@@ -82,12 +91,22 @@ impl Scheduler {
         Ok(clock)
     }
 
-    /// One tick: reload if the file changed, then start a run if one is due this minute.
+    /// One tick: reload if the file changed, catch up after a gap, then start a run if one is due
+    /// this minute.
     async fn tick(&self, now: DateTime<Utc>) {
         self.reload_if_changed().await;
         let Some(minute) = now.with_second(0).and_then(|t| t.with_nanosecond(0)) else {
             return;
         };
+        let slept = {
+            let mut state = self.state.lock().await;
+            let slept = state.last_tick.is_some_and(|t| now - t > TICK_GAP);
+            state.last_tick = Some(now);
+            slept
+        };
+        if slept {
+            self.catch_up(now).await;
+        }
         let due = {
             let mut state = self.state.lock().await;
             let due = match &state.loaded {
@@ -102,6 +121,39 @@ impl Scheduler {
         };
         if due {
             self.fire(minute).await;
+        }
+    }
+
+    /// Catch-up (`schedule.catch_up`, on by default): when a scheduled start came and went while
+    /// the server was down or the machine asleep — the schedule's first start after the newest
+    /// recorded run is before the current minute — one run starts now, recorded with the trigger
+    /// `catch-up`; several missed starts make one run. Nothing is caught up before the first run
+    /// ever (a new install runs its first backup from the wizard), nor with the schedule off.
+    async fn catch_up(&self, now: DateTime<Utc>) {
+        let Some(minute) = now.with_second(0).and_then(|t| t.with_nanosecond(0)) else {
+            return;
+        };
+        let loaded = self.state.lock().await.loaded.clone();
+        let Some(loaded) = loaded.filter(|l| l.enabled && l.catch_up) else {
+            return;
+        };
+        let newest = match self.history.newest_backup_started().await {
+            Ok(Some(newest)) => newest,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!("cannot tell whether a scheduled start was missed: {e}");
+                return;
+            }
+        };
+        let Some(missed) = loaded.cron.missed(loaded.tz, newest, minute) else {
+            return;
+        };
+        tracing::info!(missed = %missed, "the scheduled start at {missed} was missed (the server was down or asleep): catching up");
+        match self.runs.start(Trigger::CatchUp, Vec::new()).await {
+            Ok(id) => tracing::info!(run = id, "catch-up run started"),
+            // A run is going already: it is the catch-up.
+            Err(StartError::Busy) => tracing::info!("a run is in progress: no catch-up needed"),
+            Err(why) => tracing::error!("the catch-up run could not start: {why}"),
         }
     }
 
@@ -185,6 +237,7 @@ fn load(path: &std::path::Path) -> Result<Loaded, ScheduleError> {
         cron,
         tz,
         enabled: config.schedule.enabled,
+        catch_up: config.schedule.catch_up,
     })
 }
 
@@ -202,11 +255,16 @@ mod tests {
     use std::time::Duration;
 
     fn write_config(path: &Path, store: &Path, source: &Path, cron: &str) {
+        write_config_with(path, store, source, cron, "");
+    }
+
+    /// `extra`: more lines of the `schedule:` block.
+    fn write_config_with(path: &Path, store: &Path, source: &Path, cron: &str, extra: &str) {
         std::fs::write(
             path,
             format!(
                 "dir_backup_local: {}\nemail: {{enabled: false}}\ntimezone: Asia/Kathmandu\n\
-                 schedule:\n  cron: \"{cron}\"\n  enabled: true\n\
+                 schedule:\n  cron: \"{cron}\"\n  enabled: true\n{extra}\
                  tasks:\n  - name: Photos\n    dir_source: {}\n",
                 store.display(),
                 source.display()
@@ -291,5 +349,116 @@ mod tests {
             "{all:?}"
         );
         assert!(last.2.contains("another run in progress"), "{all:?}");
+    }
+
+    /// A data directory with one task and a config using `cron` (plus `extra` schedule lines).
+    async fn setup(
+        tmp: &Path,
+        cron: &str,
+        extra: &str,
+    ) -> (History, Arc<RunManager>, Arc<Scheduler>) {
+        let (store, source) = (tmp.join("store"), tmp.join("source"));
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::create_dir_all(&source).unwrap();
+        std::fs::write(source.join("photo.jpg"), b"jpeg").unwrap();
+        let data = DataDir::new(tmp.join("data"));
+        std::fs::create_dir_all(data.root()).unwrap();
+        let config = data.config_file();
+        write_config_with(&config, &store, &source, cron, extra);
+        let history = History::open(&data.database()).await.unwrap();
+        let manager = Arc::new(RunManager::new(
+            data.clone(),
+            history.clone(),
+            config.clone(),
+            Arc::new(FeedHub::new()),
+        ));
+        let scheduler = Scheduler::new(manager.clone(), history.clone(), config);
+        scheduler.reload_if_changed().await;
+        (history, manager, scheduler)
+    }
+
+    /// Records a finished run that started `at`.
+    async fn ran_at(history: &History, at: DateTime<Utc>) {
+        let id = history.start_run(Trigger::Cli, at).await.unwrap();
+        history
+            .finish_run(id, Status::Success, None, at)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_start_missed_while_down_runs_once_at_start_up_and_after_a_sleep() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Every day at 08:30 in Kathmandu (02:45 UTC).
+        let (history, manager, scheduler) = setup(tmp.path(), "30 8 * * *", "").await;
+        let now = Utc::now();
+
+        // The newest run is three days old: the starts since were missed; one run catches up.
+        ran_at(&history, now - chrono::TimeDelta::days(3)).await;
+        scheduler.catch_up(now).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        let all = runs(&history).await;
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(
+            (all[1].0, all[1].1),
+            (Trigger::CatchUp, Status::Success),
+            "{all:?}"
+        );
+        assert_eq!(Trigger::CatchUp.as_str(), "catch-up");
+
+        // Caught up: looking again starts nothing.
+        scheduler.catch_up(now).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        assert_eq!(runs(&history).await.len(), 2);
+
+        // A sleep over the next start: the first tick after the gap catches up; a tick without a
+        // gap before it does not.
+        let next =
+            Cron::parse("30 8 * * *")
+                .unwrap()
+                .upcoming(chrono_tz::Asia::Kathmandu, Utc::now(), 1)[0]
+                .with_timezone(&Utc);
+        scheduler.tick(next - chrono::TimeDelta::minutes(10)).await;
+        scheduler.tick(next - chrono::TimeDelta::minutes(9)).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        assert_eq!(runs(&history).await.len(), 2);
+        scheduler.tick(next + chrono::TimeDelta::hours(5)).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        let all = runs(&history).await;
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert_eq!(all[2].0, Trigger::CatchUp, "{all:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn no_catch_up_when_turned_off_on_a_new_install_or_when_nothing_was_missed() {
+        let now = Utc::now();
+        // Turned off: the missed start stays missed.
+        let tmp = tempfile::tempdir().unwrap();
+        let (history, manager, scheduler) =
+            setup(tmp.path(), "30 8 * * *", "  catch_up: false\n").await;
+        ran_at(&history, now - chrono::TimeDelta::days(3)).await;
+        scheduler.catch_up(now).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        assert_eq!(runs(&history).await.len(), 1);
+
+        // A new install (no run yet): the first backup is the owner's, from the wizard.
+        let tmp = tempfile::tempdir().unwrap();
+        let (history, manager, scheduler) = setup(tmp.path(), "* * * * *", "").await;
+        scheduler.catch_up(now).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        assert!(runs(&history).await.is_empty());
+
+        // A run after the last start: nothing was missed (every minute, the last one ran).
+        ran_at(&history, now - chrono::TimeDelta::seconds(30)).await;
+        scheduler.catch_up(now).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        assert_eq!(runs(&history).await.len(), 1);
+        // Once a year, and the run was yesterday.
+        let tmp2 = tempfile::tempdir().unwrap();
+        let (history2, manager2, scheduler2) = setup(tmp2.path(), "30 8 1 1 *", "").await;
+        ran_at(&history2, now - chrono::TimeDelta::days(1)).await;
+        scheduler2.catch_up(now).await;
+        assert!(manager2.wait_idle(Duration::from_secs(60)).await);
+        assert_eq!(runs(&history2).await.len(), 1);
     }
 }

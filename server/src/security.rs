@@ -206,7 +206,8 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
     next.run(req).await
 }
 
-/// Paths anyone may fetch: the sign-in pages and forms, the health check, and static assets.
+/// Paths anyone may fetch: the sign-in pages and forms, the health check, and static assets; and
+/// `/metrics`, which checks for itself (a session or its bearer token: `metrics.rs`).
 fn is_public(path: &str) -> bool {
     matches!(
         path,
@@ -215,6 +216,7 @@ fn is_public(path: &str) -> bool {
             | "/auth/login"
             | "/auth/setup"
             | "/healthz"
+            | "/metrics"
             | "/favicon.ico"
             | "/manifest.webmanifest"
             | "/sw.js"

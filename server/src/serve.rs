@@ -1,6 +1,7 @@
 //! `mnemosynce serve`: opens what the server holds, then listens until a stop signal.
 //!
-//! Start: the data directory, the site configuration, the database and its session table, sign-in
+//! Start: the data directory, the site (`--site`, else the one packed into a release binary,
+//! `embedded_site.rs`, else the build's `target/site`), the database and its session table, sign-in
 //! (`auth/signin.rs`), the feed hub, the run manager and the scheduler, gathered in the `AppState`
 //! (`state.rs`) that the router (`routes.rs`) serves. Listening: HTTP, or HTTPS with rustls under
 //! `--tls-cert/--tls-key`. SIGTERM or Ctrl-C stops accepting connections, cancels the active run
@@ -47,6 +48,8 @@ pub enum ServeError {
     Sessions(String),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Site(#[from] crate::embedded_site::UnpackError),
     #[error("cannot use the TLS certificate {} and key {}: {error} (both must be PEM files readable by this user; the certificate file may hold the whole chain)", cert.display(), key.display())]
     Tls {
         cert: std::path::PathBuf,
@@ -61,7 +64,24 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), ServeError> {
     let conf = get_configuration(None).map_err(|e| ServeError::Config(e.to_string()))?;
     let mut leptos_options = conf.leptos_options;
     leptos_options.site_addr = args.addr;
-    leptos_options.site_root = site_root(args.site.as_deref(), &leptos_options.site_root).into();
+    // The site: --site, else the one inside the binary (a release), else the build's folder.
+    let embedded = match &args.site {
+        Some(_) => None,
+        None => crate::embedded_site::unpack(&cli.data)?,
+    };
+    match embedded {
+        Some(site) => {
+            leptos_options.site_root = site.root.to_string_lossy().into_owned().into();
+            if let Some(hash) = site.hash_file {
+                // An absolute path: Leptos joins it to the binary's folder, which it then replaces.
+                leptos_options.hash_file = hash.to_string_lossy().into_owned().into();
+            }
+        }
+        None => {
+            leptos_options.site_root =
+                site_root(args.site.as_deref(), &leptos_options.site_root).into();
+        }
+    }
     leptos_options.hash_files = site_is_hashed(&leptos_options);
 
     let data = DataDir::new(&cli.data);

@@ -1754,3 +1754,19 @@ fn snapshots_find_lists_each_version_of_each_matching_file_once_newest_first() {
     assert_eq!(r.code(), 3, "{r:?}");
     assert!(r.stderr.contains("matches names, not paths"), "{r:?}");
 }
+
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let expected = format!("mnemosynce {} (commit ", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&expected), "{text}");
+    // Built from this checkout: a real commit id (hex), not "unknown".
+    let commit = text[expected.len()..].trim_end().trim_end_matches(')');
+    let id = commit.trim_end_matches("-dirty");
+    assert!(
+        id.len() == 12 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{text}"
+    );
+}

@@ -1102,7 +1102,7 @@ async fn the_wizard_runs_the_first_backup_and_shows_what_it_made() {
     fs::create_dir_all(&store).unwrap();
     fs::write(source.join("beach.jpg"), vec![3u8; 20_000]).unwrap();
     let cookie = server.sign_in();
-    // What the wizard's page reads (it renders in the browser: server/src/islands.rs).
+    // What the wizard's page reads (its route, app/src/routes.rs, and the step list after a save).
     let readiness = || {
         let r = server.post_form("/api/get_readiness", "", Some(&cookie));
         assert_eq!(r.status, 200, "{r:?}");
@@ -2177,4 +2177,254 @@ fn pages_travel_compressed_while_backup_bytes_and_streamed_pages_go_as_they_are(
     let h = head("/snapshots/find?task=Photos&pattern=notes");
     assert!(h.contains("x-accel-buffering: no"), "{h}");
     assert!(!h.contains("content-encoding"), "{h}");
+}
+
+/// What `serve` logs to stderr until it listens, started with `envs`; stopped by PID.
+fn startup_log(envs: &[(&str, &str)]) -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mnemosynce"));
+    cmd.args(["serve", "--data"])
+        .arg(data.path())
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("MNEMOSYNCE_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "info")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("MNEMOSYNCE_LOG_FORMAT")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut text = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        err.read_to_string(&mut text).unwrap();
+    }
+    text
+}
+
+#[test]
+fn the_log_format_comes_from_the_environment_and_the_journal_gets_no_second_timestamp() {
+    // MNEMOSYNCE_LOG_FORMAT=json: every line a JSON object with its own timestamp.
+    let json = startup_log(&[("MNEMOSYNCE_LOG_FORMAT", "json")]);
+    let lines: Vec<&str> = json.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "no log lines");
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v.get("timestamp").is_some(), "{line}");
+    }
+
+    // A terminal gets readable lines with the time…
+    let stamped = |line: &str| {
+        line.split(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | ':' | 'T')))
+            .any(|w| w.len() >= 16 && w.as_bytes().get(4) == Some(&b'-') && w.contains('T'))
+    };
+    let text = startup_log(&[]);
+    assert!(text.lines().all(stamped), "{text}");
+    // …the journal (systemd sets JOURNAL_STREAM) none, and no colours: journald stamps the time.
+    let journal = startup_log(&[("JOURNAL_STREAM", "8:12345")]);
+    assert!(!journal.is_empty());
+    assert!(!journal.lines().any(stamped), "{journal}");
+    assert!(
+        !journal.contains('\u{1b}'),
+        "colours in the journal: {journal}"
+    );
+}
+
+/// Parses a Prometheus text exposition with the reference parser (Python's `prometheus_client`,
+/// Debian's python3-prometheus-client): `{"name{label=value,...}": value}` for every sample.
+fn prometheus_samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    const PARSE: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        labels = ','.join(k + '=' + v for k, v in sorted(s.labels.items()))
+        out[s.name + '{' + labels + '}'] = s.value
+print(json.dumps(out))
+"#;
+    // Debian's own python3, which sees Debian's packages (a pyenv python3 on PATH would not).
+    let python = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let mut child = Command::new(python)
+        .args(["-c", PARSE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (scripts/ensure-tools installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refused the exposition: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_after_real_runs_parse_as_prometheus_text_and_need_a_session_or_the_token() {
+    use engine::model::events::RunEvent;
+    let server = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let (source, store) = (work.path().join("source"), work.path().join("store"));
+    fs::create_dir_all(&source).unwrap();
+    fs::create_dir_all(&store).unwrap();
+    fs::write(source.join("beach.jpg"), vec![3u8; 20_000]).unwrap();
+    fs::write(source.join("notes.txt"), b"hello").unwrap();
+    let token_file = work.path().join("metrics-token");
+    fs::write(&token_file, "a-long-scrape-token\n").unwrap();
+    write_config(
+        server.data.path(),
+        &source,
+        &store,
+        &format!(
+            "retention:\n  keep_last: 10\nmetrics:\n  token_file: {}\n",
+            token_file.display()
+        ),
+    );
+
+    // Never open: no session and no token, or a wrong one, get 401 and no figures.
+    let scrape = |token: &str| {
+        server.request(
+            "GET",
+            "/metrics",
+            &[format!("Authorization: Bearer {token}")],
+            "",
+        )
+    };
+    let r = server.request("GET", "/metrics", &[], "");
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|v| v.starts_with("Bearer")));
+    assert!(!r.body.contains("mnemosynce_"), "{r:?}");
+    assert_eq!(scrape("a-long-scrape-toke").status, 401);
+
+    // Two real runs from the web app.
+    let cookie = server.sign_in();
+    let mut watcher = server.feed(&cookie).await;
+    next_message(&mut watcher).await;
+    for _ in 0..2 {
+        let r = server.post_form("/runs/start", "", Some(&cookie));
+        assert_eq!(r.status, 303, "{r:?}");
+        events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
+    }
+
+    let r = scrape("a-long-scrape-token");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.header("content-type")
+            .is_some_and(|v| v.starts_with("text/plain; version=0.0.4")),
+        "{r:?}"
+    );
+    let m = prometheus_samples(&r.body);
+    let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("no {k} in {m:#?}"));
+    assert_eq!(
+        get("mnemosynce_task_last_run_status{status=success,task=Photos}"),
+        1.0
+    );
+    assert_eq!(
+        get("mnemosynce_task_last_run_status{status=failed,task=Photos}"),
+        0.0
+    );
+    assert_eq!(get("mnemosynce_task_snapshots{task=Photos}"), 2.0);
+    assert_eq!(get("mnemosynce_task_stale{task=Photos}"), 0.0);
+    // The second run copied nothing: both files were hard-linked from the first snapshot.
+    assert_eq!(
+        get("mnemosynce_task_last_run_files_copied{task=Photos}"),
+        0.0
+    );
+    assert_eq!(
+        get("mnemosynce_task_last_run_bytes_copied{task=Photos}"),
+        0.0
+    );
+    assert!(get("mnemosynce_task_store_bytes{task=Photos}") >= 20_000.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let snapshot_at = get("mnemosynce_task_last_snapshot_timestamp_seconds{task=Photos}");
+    assert!((now - snapshot_at).abs() < 600.0, "{snapshot_at} vs {now}");
+    assert!(get("mnemosynce_task_last_run_duration_seconds{task=Photos}") >= 0.0);
+    assert!(
+        m.contains_key("mnemosynce_task_last_step_duration_seconds{step=backup,task=Photos}"),
+        "{m:#?}"
+    );
+    // The parser names a counter's sample with `_total`.
+    assert_eq!(get("mnemosynce_runs_total{outcome=success}"), 2.0);
+    assert_eq!(get("mnemosynce_runs_total{outcome=failed}"), 0.0);
+    assert_eq!(get("mnemosynce_run_in_progress{}"), 0.0);
+    assert_eq!(get("mnemosynce_config_ok{}"), 1.0);
+    assert!(get("process_resident_memory_bytes{}") > 1_000_000.0);
+    assert!(get("process_open_fds{}") > 0.0);
+    assert!(get("process_cpu_seconds_total{}") > 0.0);
+    assert!((now - get("process_start_time_seconds{}")).abs() < 3_600.0);
+
+    // A signed-in browser may read it too.
+    assert_eq!(server.get_signed_in("/metrics", &cookie).status, 200);
+
+    // Removing the token file locks scrapers out again.
+    fs::remove_file(&token_file).unwrap();
+    assert_eq!(scrape("a-long-scrape-token").status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_tasks_answers_503_naming_the_stale_tasks() {
+    use engine::model::events::RunEvent;
+    let server = Server::start(&[]);
+    let (_work, source, store) = photos_task(&server);
+    fs::create_dir_all(&store).unwrap();
+    fs::write(source.join("beach.jpg"), vec![3u8; 2_000]).unwrap();
+    // Plain /healthz is liveness only; ?tasks with a task that never ran is current (new, not stale).
+    assert_eq!(server.get("/healthz").0, 200);
+    let (code, body) = server.get("/healthz?tasks");
+    assert_eq!(code, 200, "{body}");
+
+    // A run that fails (the source is gone) leaves the task without a good snapshot: stale.
+    fs::remove_dir_all(&source).unwrap();
+    let cookie = server.sign_in();
+    let mut watcher = server.feed(&cookie).await;
+    next_message(&mut watcher).await;
+    let r = server.post_form("/runs/start", "", Some(&cookie));
+    assert_eq!(r.status, 303, "{r:?}");
+    events_until(&mut watcher, |e| matches!(e, RunEvent::RunFinished { .. })).await;
+    let (code, body) = server.get("/healthz?tasks");
+    assert_eq!(code, 503, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "stale", "{body}");
+    assert_eq!(v["stale_tasks"], serde_json::json!(["Photos"]), "{body}");
+    // Liveness is unaffected.
+    assert_eq!(server.get("/healthz").0, 200);
+
+    // An unusable configuration is a 503 too, without details for a caller without a session.
+    fs::write(server.data.path().join("backup_config.yml"), "tasks: [").unwrap();
+    let (code, body) = server.get("/healthz?tasks");
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("configuration error") && !body.contains("line"),
+        "{body}"
+    );
 }

@@ -8,32 +8,21 @@
 //! "Save" is offered once the text has been checked without errors, and the server validates again
 //! (and refuses a file changed since the editor opened it) before writing.
 
-use super::parts::{error_line, loading, ErrorLine};
-use super::settings::{bump_setup, SettingsFrame};
+use super::panel::Loaded;
+use super::parts::{error_line, ErrorLine};
+use super::settings::bump_setup;
 use super::yaml::yaml_spans;
 use crate::api::config::*;
 use crate::api::ApiError;
 use engine::model::diff::{DiffKind, DiffLine};
 use leptos::prelude::*;
 
+/// The configuration editor: the file (or the template) as the server read it, check, diff, save.
 #[component]
-pub fn ConfigPage() -> impl IntoView {
-    view! { <SettingsFrame title="Configuration"><ConfigEditor/></SettingsFrame> }
-}
-
-/// The configuration editor: the file (or the template), check, diff, save.
-#[component]
-pub fn ConfigEditor() -> impl IntoView {
-    let file = Resource::new(|| (), |_| get_config());
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                match file.await {
-                    Ok(f) => view! { <EditorBody f/> }.into_any(),
-                    Err(e) => error_line(e),
-                }
-            })}
-        </Suspense>
+pub fn ConfigEditor(file: Loaded<ConfigFile>) -> impl IntoView {
+    match file {
+        Ok(f) => view! { <EditorBody f/> }.into_any(),
+        Err(e) => error_line(e),
     }
 }
 

@@ -2,37 +2,23 @@
 //! of the configuration with its live, step-by-step test and the host-key decision, and the email
 //! server with a test email ([`EmailTest`], also on the email page).
 
-use super::parts::{error_line, loading, ErrorLine};
-use super::settings::{bump_setup, SettingsFrame};
+use super::panel::Loaded;
+use super::parts::{error_line, ErrorLine};
+use super::settings::bump_setup;
 use crate::api::connections::*;
 use crate::api::ApiError;
 use engine::model::connection::{CheckStep, Verdict};
 use leptos::prelude::*;
 
-/// `/settings/connections`. The panel names each endpoint in an `h3` (under the wizard's step
-/// heading there); here an `h2` comes between, so no heading level is skipped.
+/// One row per SSH endpoint of the configuration, and the email server, as the server read them.
 #[component]
-pub fn ConnectionsPage() -> impl IntoView {
-    view! {
-        <SettingsFrame title="Connections">
-            <h2>"SSH endpoints and email"</h2>
-            <ConnectionsPanel/>
-        </SettingsFrame>
-    }
-}
-
-/// One row per SSH endpoint of the configuration, and the email server.
-#[component]
-pub fn ConnectionsPanel() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_connections());
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => error_line(e),
-                    Ok(c) => {
-                        let endpoints = c.endpoints.clone();
-                        view! {
+pub fn ConnectionsPanel(connections: Loaded<Connections>) -> impl IntoView {
+    {
+        match connections {
+            Err(e) => error_line(e),
+            Ok(c) => {
+                let endpoints = c.endpoints.clone();
+                view! {
                             {c.config_error.clone().map(|e| view! {
                                 <p class="form-error" role="alert">{e} " " <a href="/settings/config">"Open the configuration"</a></p>
                             })}
@@ -44,10 +30,8 @@ pub fn ConnectionsPanel() -> impl IntoView {
                             </ul>
                             <EmailRow smtp=c.smtp.clone()/>
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+            }
+        }
     }
 }
 

@@ -1,31 +1,25 @@
 //! The email settings page: addresses, the SMTP server, the password (write-only: the page is only
 //! told whether one is stored, and an empty field keeps it), and the step-by-step test email.
 
-use super::parts::{error_line, loading};
+use super::panel::{reread, Loaded};
+use super::parts::error_line;
 use crate::api::email::{get_email, EmailView, SaveEmail};
 use leptos::prelude::*;
 
+/// Settings › Email: `email` as the server read it, read again after each save.
 #[component]
-pub fn EmailPage() -> impl IntoView {
+pub fn EmailPanel(email: Loaded<EmailView>) -> impl IntoView {
     let save = ServerAction::<SaveEmail>::new();
-    let current = Resource::new(move || save.version().get(), |_| get_email());
+    let current = reread(email, move || save.version().get(), get_email);
     view! {
-        <section class="page">
-            <p class="crumbs"><a href="/settings">"Settings"</a> " / Email"</p>
-            <h1>"Email"</h1>
-            {move || save.value().get().map(|r| match r {
-                Ok(_) => view! { <p class="form-note" role="status">"Saved. Send a test email to check it."</p> }.into_any(),
-                Err(e) => error_line(e),
-            })}
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match current.await {
-                        Ok(v) => view! { <EmailForm v save/> <super::connections::EmailTest/> }.into_any(),
-                        Err(e) => error_line(e),
-                    }
-                })}
-            </Transition>
-        </section>
+        {move || save.value().get().map(|r| match r {
+            Ok(_) => view! { <p class="form-note" role="status">"Saved. Send a test email to check it."</p> }.into_any(),
+            Err(e) => error_line(e),
+        })}
+        {move || match current.get() {
+            Ok(v) => view! { <EmailForm v save/> <super::connections::EmailTest/> }.into_any(),
+            Err(e) => error_line(e),
+        }}
     }
 }
 

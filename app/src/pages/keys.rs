@@ -1,24 +1,22 @@
 //! The SSH keys page (`/settings/keys`, and the wizard's second step): the app's key pairs, with
 //! the line for `authorized_keys` and a command that installs it, each easy to copy.
 
-use super::parts::{error_line, loading};
-use super::settings::{bump_setup, SettingsFrame};
+use super::panel::{reread, Loaded};
+use super::parts::error_line;
+use super::settings::bump_setup;
 use crate::api::keys::*;
 use leptos::prelude::*;
 
+/// List, generate, delete and copy the app's key pairs; `keys` as the server read them, read
+/// again after each generate or delete.
 #[component]
-pub fn KeysPage() -> impl IntoView {
-    view! { <SettingsFrame title="SSH keys"><KeysPanel/></SettingsFrame> }
-}
-
-/// List, generate, delete and copy the app's key pairs.
-#[component]
-pub fn KeysPanel() -> impl IntoView {
+pub fn KeysPanel(keys: Loaded<Vec<KeyView>>) -> impl IntoView {
     let generate = ServerAction::<GenerateKey>::new();
     let delete = ServerAction::<DeleteKey>::new();
-    let keys = Resource::new(
-        move || (generate.version().get(), delete.version().get()),
-        |_| get_keys(),
+    let keys = reread(
+        keys,
+        move || generate.version().get() + delete.version().get(),
+        get_keys,
     );
     Effect::new(move |_| {
         if matches!(generate.value().get(), Some(Ok(_)))
@@ -39,21 +37,17 @@ pub fn KeysPanel() -> impl IntoView {
         </ActionForm>
         {move || generate.value().get().and_then(|r| r.err()).map(error_line)}
         {move || delete.value().get().and_then(|r| r.err()).map(error_line)}
-        <Transition fallback=loading>
-            {move || Suspend::new(async move {
-                match keys.await {
-                    Err(e) => error_line(e),
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="empty">"No keys yet. Generate one above."</p>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="keys">
-                            {list.into_iter().map(|k| view! { <KeyItem k delete/> }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {move || match keys.get() {
+            Err(e) => error_line(e),
+            Ok(list) if list.is_empty() => view! {
+                <p class="empty">"No keys yet. Generate one above."</p>
+            }.into_any(),
+            Ok(list) => view! {
+                <ul class="keys">
+                    {list.into_iter().map(|k| view! { <KeyItem k delete/> }).collect_view()}
+                </ul>
+            }.into_any(),
+        }}
     }
 }
 

@@ -19,6 +19,7 @@ pub mod email;
 pub mod find;
 pub mod history;
 pub mod keys;
+pub mod panel;
 pub mod parts;
 #[cfg(feature = "ssr")]
 pub mod restore;
@@ -39,19 +40,14 @@ pub use auth::{ChangePassword, Login, Setup};
 pub use browse::Browse;
 #[cfg(feature = "ssr")]
 pub use changes::Changes;
-pub use config::ConfigPage;
-pub use connections::ConnectionsPage;
 pub use dashboard::Dashboard;
-pub use email::EmailPage;
 #[cfg(feature = "ssr")]
 pub use find::Find;
 pub use history::History;
-pub use keys::KeysPage;
+pub use panel::{Panel, PanelKind};
 #[cfg(feature = "ssr")]
 pub use restore::Restore;
-pub use retention::RetentionPage;
 pub use run::Run;
-pub use schedule::SchedulePage;
 pub use settings::Settings;
 #[cfg(feature = "ssr")]
 pub use snapshots::Snapshots;

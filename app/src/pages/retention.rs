@@ -12,7 +12,8 @@
 //! the file, and the configuration editor is the place for them. The preview merges them over the
 //! edited global policy, as a run would.
 
-use super::parts::{error_line, loading, ErrorLine};
+use super::panel::Loaded;
+use super::parts::{error_line, ErrorLine};
 use crate::api::retention::*;
 use crate::api::ApiError;
 use engine::model::config::{RetentionOverride, RetentionPolicy};
@@ -83,23 +84,13 @@ fn parse_count(label: &str, text: &str) -> Result<u32, String> {
         .map_err(|_| format!("{label} must be a whole number from 0 to {}", u32::MAX))
 }
 
-/// Settings › Retention.
+/// Settings › Retention: the policy form and the plan per task, from `retention` as the server
+/// read it.
 #[component]
-pub fn RetentionPage() -> impl IntoView {
-    let current = Resource::new(|| (), |_| get_retention());
-    view! {
-        <section class="page">
-            <p class="crumbs"><a href="/settings">"Settings"</a> " / Retention"</p>
-            <h1>"Retention"</h1>
-            <Suspense fallback=loading>
-                {move || Suspend::new(async move {
-                    match current.await {
-                        Ok(v) => view! { <RetentionBody v/> }.into_any(),
-                        Err(e) => error_line(e),
-                    }
-                })}
-            </Suspense>
-        </section>
+pub fn RetentionPanel(retention: Loaded<RetentionView>) -> impl IntoView {
+    match retention {
+        Ok(v) => view! { <RetentionBody v/> }.into_any(),
+        Err(e) => error_line(e),
     }
 }
 

@@ -2,30 +2,20 @@
 //! presets, what it means and the next start times as the owner types, and the save of the
 //! `schedule:` block.
 
-use super::parts::{error_line, loading, ErrorLine};
-use super::settings::{bump_setup, SettingsFrame};
+use super::panel::Loaded;
+use super::parts::{error_line, ErrorLine};
+use super::settings::bump_setup;
 use crate::api::schedule::*;
 use crate::api::ApiError;
 use leptos::prelude::*;
 
+/// The cron expression with presets, what it means, the next runs, the switch, save; `schedule`
+/// as the server read it.
 #[component]
-pub fn SchedulePage() -> impl IntoView {
-    view! { <SettingsFrame title="Schedule"><SchedulePanel/></SettingsFrame> }
-}
-
-/// The cron expression with presets, what it means, the next runs, the switch, save.
-#[component]
-pub fn SchedulePanel() -> impl IntoView {
-    let current = Resource::new(|| (), |_| get_schedule());
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                match current.await {
-                    Ok(v) => view! { <ScheduleBody v/> }.into_any(),
-                    Err(e) => error_line(e),
-                }
-            })}
-        </Suspense>
+pub fn SchedulePanel(schedule: Loaded<ScheduleView>) -> impl IntoView {
+    match schedule {
+        Ok(v) => view! { <ScheduleBody v/> }.into_any(),
+        Err(e) => error_line(e),
     }
 }
 

@@ -11,12 +11,9 @@
 //! Decision: the wizard is offered, not forced — the dashboard shows a strip with what is missing
 //! and a link here, so bookmarks and the history stay reachable during setup.
 
-use super::config::ConfigEditor;
-use super::connections::ConnectionsPanel;
-use super::keys::KeysPanel;
+use super::panel::Panel;
 use super::parts::{utc, ErrorLine};
 use super::run::LiveTasks;
-use super::schedule::SchedulePanel;
 use super::settings::SetupChanged;
 use crate::api::setup::get_readiness;
 use crate::api::ApiError;
@@ -26,21 +23,23 @@ use engine::model::setup::{BackupDone, Readiness, SetupStep};
 use engine::model::units::{human_bytes, human_count, human_duration};
 use leptos::prelude::*;
 
-/// The wizard at the step asked for in the address (`?step=keys`), or at the first one missing.
-/// Where the setup stands (`readiness`) is read on the server as the page is made and handed to the
-/// island with the step: a link to another step brings a new page, and with it a new island. The
-/// step list follows every save.
-#[component]
-pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
-    let changed = SetupChanged(RwSignal::new(0));
-    provide_context(changed);
-    // The panel is chosen once, from the address: it must not be rebuilt under the owner's hands
-    // (a connection test's result, text being typed) each time something is saved.
-    let current = step
-        .as_deref()
+/// The step the address asks for (`?step=keys`), or the first one missing.
+pub fn step_asked(asked: Option<&str>, readiness: &Readiness) -> SetupStep {
+    asked
         .and_then(SetupStep::parse)
         .or_else(|| readiness.next_step())
-        .unwrap_or(SetupStep::FirstRun);
+        .unwrap_or(SetupStep::FirstRun)
+}
+
+/// The wizard at step `current` ([`step_asked`]), with its `panel` (none for the first backup).
+/// Where the setup stands (`readiness`) and the panel's data are read on the server as the page is
+/// made and handed to the island: a link to another step brings a new page, and with it a new
+/// island. The panel is not rebuilt under the owner's hands (a connection test's result, text being
+/// typed) when something is saved; the step list follows every save.
+#[component]
+pub fn Wizard(current: SetupStep, readiness: Readiness, panel: Option<Panel>) -> impl IntoView {
+    let changed = SetupChanged(RwSignal::new(0));
+    provide_context(changed);
     let first_backup = readiness.first_backup.clone();
     let live = RwSignal::new(readiness);
     let problem = RwSignal::new(None::<ApiError>);
@@ -70,13 +69,17 @@ pub fn Wizard(step: Option<String>, readiness: Readiness) -> impl IntoView {
                 let r = live.get();
                 view! { <StepList r=r.clone() current/> <StepNav r current/> }
             }}
-            <StepPanel step=current first_backup/>
+            <StepPanel step=current panel first_backup/>
         </section>
     }
 }
 
 #[component]
-fn StepPanel(step: SetupStep, first_backup: Option<BackupDone>) -> impl IntoView {
+fn StepPanel(
+    step: SetupStep,
+    panel: Option<Panel>,
+    first_backup: Option<BackupDone>,
+) -> impl IntoView {
     let (title, intro) = match step {
         SetupStep::Config => ("1. Configuration", "What to back up, where the snapshots go, how long they are kept. Check shows every problem at its line; save writes the file."),
         SetupStep::Keys => ("2. SSH keys", "Your configuration reaches other machines over SSH. Generate a key here and add its line to the other machine's authorized_keys."),
@@ -88,12 +91,9 @@ fn StepPanel(step: SetupStep, first_backup: Option<BackupDone>) -> impl IntoView
         <div class="wizard-step" data-step=step.as_str()>
             <h2>{title}</h2>
             <p>{intro}</p>
-            {match step {
-                SetupStep::Config => view! { <ConfigEditor/> }.into_any(),
-                SetupStep::Keys => view! { <KeysPanel/> }.into_any(),
-                SetupStep::Connections => view! { <ConnectionsPanel/> }.into_any(),
-                SetupStep::Schedule => view! { <SchedulePanel/> }.into_any(),
-                SetupStep::FirstRun => view! { <FirstBackupPanel done=first_backup/> }.into_any(),
+            {match panel {
+                Some(panel) => panel.body(),
+                None => view! { <FirstBackupPanel done=first_backup/> }.into_any(),
             }}
         </div>
     }
@@ -105,14 +105,15 @@ fn StepPanel(step: SetupStep, first_backup: Option<BackupDone>) -> impl IntoView
 #[component]
 fn FirstBackupPanel(done: Option<BackupDone>) -> impl IntoView {
     let feed = FeedState::shared();
-    // Always inside the settings island, which renders it in the browser only.
+    // Always inside the settings island. It hydrates in the server's state (no run), then shows
+    // the feed's.
     let island = Island::around();
     if let Some(island) = island {
         refresh_when_a_run_ends(island, feed, None, None);
     }
     move || {
         let run = island
-            .is_none_or(|i| i.present())
+            .is_some_and(|i| i.live())
             .then(|| feed.active_run.get())
             .flatten();
         match (run, done.clone()) {

@@ -39,6 +39,8 @@ pub struct Config {
     pub report: ReportSettings,
     #[serde(default)]
     pub history: HistorySettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
     pub tasks: Vec<Task>,
 }
 
@@ -453,6 +455,9 @@ pub struct Schedule {
     pub cron: String,
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// A start missed while the server was down or asleep runs once when it is back.
+    #[serde(default = "default_true")]
+    pub catch_up: bool,
 }
 
 fn default_cron() -> String {
@@ -464,6 +469,7 @@ impl Default for Schedule {
         Schedule {
             cron: default_cron(),
             enabled: true,
+            catch_up: true,
         }
     }
 }
@@ -738,6 +744,14 @@ impl Default for ReportSettings {
     }
 }
 
+/// `GET /metrics` (Prometheus): open to a signed-in browser, and to a scraper that sends the token
+/// in this file (`Authorization: Bearer …`). Without a token file, only to a session: never open.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+}
+
 /// How long run history (and its log folders) is kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistorySettings {
@@ -891,6 +905,7 @@ mod tests {
             smtp: SmtpSettings::default(),
             report: ReportSettings::default(),
             history: HistorySettings::default(),
+            metrics: MetricsSettings::default(),
             tasks: vec![task("A"), task("B"), task("C")],
         };
         let names = |v: Vec<&Task>| v.iter().map(|t| t.name.clone()).collect::<Vec<_>>();

@@ -67,6 +67,9 @@ pub enum Trigger {
     Schedule,
     Manual,
     Cli,
+    /// A scheduled start missed while the server was down (or the machine asleep), run once when
+    /// it noticed (`schedule.catch_up`).
+    CatchUp,
 }
 
 impl Trigger {
@@ -75,13 +78,19 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::Manual => "manual",
             Trigger::Cli => "cli",
+            Trigger::CatchUp => "catch-up",
         }
     }
 
     pub fn parse(s: &str) -> Option<Trigger> {
-        [Trigger::Schedule, Trigger::Manual, Trigger::Cli]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+        [
+            Trigger::Schedule,
+            Trigger::Manual,
+            Trigger::Cli,
+            Trigger::CatchUp,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
 }
 

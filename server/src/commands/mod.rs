@@ -5,11 +5,13 @@
 //! check the configuration through the engine first ([`load`]: problems go to stderr with their line
 //! and column), then call one engine function and print its result: for people by default, as JSON
 //! with `--json`. `serve` starts the web server (`crate::serve`); `passwd` sets the admin password
-//! through `crate::auth::password`, never through the HTTP handlers. SPEC §10.
+//! through `crate::auth::password`, never through the HTTP handlers. `install`, `uninstall`,
+//! `completions` and `man` put the program on a system (`install`). SPEC §10.
 
 pub mod adopt;
 pub mod check;
 pub mod exit;
+pub mod install;
 pub mod keys;
 pub mod load;
 pub mod passwd;

@@ -30,6 +30,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "smtp",
     "report",
     "history",
+    "metrics",
     "tasks",
 ];
 pub(super) const TASK_KEYS: &[&str] = &[
@@ -171,6 +172,28 @@ impl Checker {
         {
             if let Some(node) = fields.get("keep_days") {
                 self.number(node, "history.keep_days", 0, u32::MAX.into(), "365");
+            }
+        }
+
+        if let Some(fields) = top
+            .get("metrics")
+            .and_then(|node| self.mapping(node, "metrics", &["token_file"]))
+        {
+            if let Some(node) = fields.optional("token_file") {
+                let field = "metrics.token_file";
+                match self.text(node, field) {
+                    Some(file) if file.trim().is_empty() => self.error(
+                        node.pos,
+                        format!("{field} is empty: remove the line (metrics for signed-in browsers only), or write the path of a file that holds the token"),
+                    ),
+                    Some(file) => self.path_exists(
+                        file,
+                        node.pos,
+                        field,
+                        "create it (a long random token on one line, e.g. `openssl rand -hex 32`), or remove the line",
+                    ),
+                    None => {}
+                }
             }
         }
 

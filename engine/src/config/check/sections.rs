@@ -89,7 +89,7 @@ impl Checker {
     }
 
     pub(in crate::config) fn schedule(&mut self, node: &Node) {
-        let Some(fields) = self.mapping(node, "schedule", &["cron", "enabled"]) else {
+        let Some(fields) = self.mapping(node, "schedule", &["cron", "enabled", "catch_up"]) else {
             return;
         };
         if let Some(node) = fields.get("cron") {
@@ -108,6 +108,9 @@ impl Checker {
         }
         if let Some(node) = fields.get("enabled") {
             self.boolean(node, "schedule.enabled");
+        }
+        if let Some(node) = fields.get("catch_up") {
+            self.boolean(node, "schedule.catch_up");
         }
     }
 
