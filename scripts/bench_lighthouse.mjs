@@ -4,7 +4,8 @@
 // >= 98, accessibility 100, best practices 100 on every page. Prints each page's scores, its largest
 // contentful paint and what Lighthouse flagged.
 //
-// Usage: scripts/bench lighthouse   (node scripts/bench_lighthouse.mjs BIN SITE)
+// Usage: scripts/bench lighthouse [PATH...]   (node scripts/bench_lighthouse.mjs BIN SITE [PATH...]);
+// with paths, only those pages, with their timings (total blocking time, time to interactive).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,8 @@ const require = createRequire(join(top, 'scripts', 'lighthouse', 'package.json')
 const lighthouse = (await import(require.resolve('lighthouse'))).default;
 const chromeLauncher = await import(require.resolve('chrome-launcher'));
 
-const [bin, site] = process.argv.slice(2);
-const PAGES = [
+const [bin, site, ...only] = process.argv.slice(2);
+const ALL = [
   '/',
   '/history',
   '/snapshots',
@@ -30,6 +31,7 @@ const PAGES = [
   '/settings/password',
   '/runs/1',
 ];
+const PAGES = only.length ? only : ALL;
 
 const { url, stop } = await startServer(bin, site, 3);
 let chrome;
@@ -75,6 +77,10 @@ try {
     console.log(
       `${path.padEnd(24)} performance ${String(score('performance')).padStart(3)}  accessibility ${String(score('accessibility')).padStart(3)}  best practices ${String(score('best-practices')).padStart(3)}  LCP ${lhr.audits['largest-contentful-paint'].displayValue}  ${flagged.join(', ')}`,
     );
+    if (only.length) {
+      const shown = ['first-contentful-paint', 'speed-index', 'total-blocking-time', 'interactive', 'max-potential-fid'];
+      console.log('  ' + shown.map((id) => `${id} ${lhr.audits[id].displayValue}`).join(', '));
+    }
   }
   const worst = (k) => Math.min(...rows.map((r) => r[k]));
   console.log(

@@ -15,10 +15,13 @@ test('settings pages and the wizard read and save without JavaScript', async ({ 
   try {
     await server.start();
     const store = join(server.dataDir, 'store');
+    const source = join(server.dataDir, 'photos');
     mkdirSync(store, { recursive: true });
+    mkdirSync(source, { recursive: true });
     writeFileSync(
       join(server.dataDir, 'backup_config.yml'),
-      `# kept\ndir_backup_local: ${store}\nemail: {enabled: false}\ntimezone: UTC\ntasks: []\n` +
+      `# kept\ndir_backup_local: ${store}\nemail: {enabled: false}\ntimezone: UTC\n` +
+        `tasks:\n  - name: Photos\n    dir_source: ${source}\n` +
         `schedule:\n  cron: "30 2 * * *"\n`,
     );
     const page = await context.newPage();
@@ -68,7 +71,7 @@ test('settings pages and the wizard read and save without JavaScript', async ({ 
     await hydrated(live);
     await expect(live.locator('.key[data-key="nas"]')).toHaveCount(1);
     await live.getByRole('button', { name: 'Copy line' }).click();
-    await expect(live.getByRole('status')).toContainText(/Copied|select the text/);
+    await expect(live.locator('.key[data-key="nas"] [role=status]')).toContainText(/Copied|select the text/);
     await live.close();
   } finally {
     await context.close();

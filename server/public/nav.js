@@ -84,8 +84,8 @@ function keepIslands(next, mode) {
 }
 
 // What Leptos serialised for the server-rendered parts of the *first* document. No island hydrates
-// from it (the settings island renders in the browser: app/src/islands.rs), and a resource made
-// later must not find another page's data under a reused id.
+// from it (the settings island gets its data in its props: app/src/pages/panel.rs), and a
+// resource made later must not find another page's data under a reused id.
 function forgetSerializedData() {
   for (const name of ['__RESOLVED_RESOURCES', '__SERIALIZED_ERRORS', '__INCOMPLETE_CHUNKS']) {
     if (Array.isArray(window[name])) window[name].length = 0;

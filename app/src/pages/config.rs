@@ -3,7 +3,7 @@
 //! A textarea beside a line gutter: no editor library to ship or keep up to date, it works with a
 //! phone's keyboard and the browser's own undo, and the gutter marks the lines with problems. YAML
 //! colours come from a `<pre>` under the textarea (whose own text turns transparent once the page is
-//! hydrated), filled by [`super::yaml::yaml_spans`]. The textarea grows with the text, so the page
+//! hydrated), filled by [`super::yaml::yaml_html`]. The textarea grows with the text, so the page
 //! scrolls gutter and text together. "Check" shows every problem and the change against the file;
 //! "Save" is offered once the text has been checked without errors, and the server validates again
 //! (and refuses a file changed since the editor opened it) before writing.
@@ -11,7 +11,7 @@
 use super::panel::Loaded;
 use super::parts::{error_line, ErrorLine};
 use super::settings::bump_setup;
-use super::yaml::yaml_spans;
+use super::yaml::{escape_into, yaml_html};
 use crate::api::config::*;
 use crate::api::ApiError;
 use engine::model::diff::{DiffKind, DiffLine};
@@ -95,26 +95,31 @@ fn EditorBody(f: ConfigFile) -> impl IntoView {
     });
 
     let line_count = move || text.with(|t| t.split('\n').count());
+    // The gutter and the colours are HTML strings (see `yaml.rs`: one node each to hydrate).
     let gutter = move || {
         let marks = problems.get();
-        (1..=line_count())
-            .map(|n| {
-                let here: Vec<&ConfigProblem> = marks.iter().filter(|p| p.line == n).collect();
-                let mark = if here.iter().any(|p| p.error) {
-                    "error"
-                } else if !here.is_empty() {
-                    "warning"
-                } else {
-                    ""
-                };
-                let title = here
-                    .iter()
-                    .map(|p| p.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                view! { <span data-mark=mark title=title>{n}</span> }
-            })
-            .collect_view()
+        let mut html = String::new();
+        for n in 1..=line_count() {
+            let here: Vec<&ConfigProblem> = marks.iter().filter(|p| p.line == n).collect();
+            let mark = if here.iter().any(|p| p.error) {
+                "error"
+            } else if !here.is_empty() {
+                "warning"
+            } else {
+                ""
+            };
+            let title = here
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("\n");
+            html.push_str("<span data-mark=\"");
+            html.push_str(mark);
+            html.push_str("\" title=\"");
+            escape_into(&mut html, &title);
+            html.push_str(&format!("\">{n}</span>"));
+        }
+        html
     };
     let stale =
         move || checked.with(|c| c.as_ref().is_some_and(|(t, _)| text.with(|now| now != t)));
@@ -122,26 +127,14 @@ fn EditorBody(f: ConfigFile) -> impl IntoView {
     // text, so nothing typed is ever invisible.
     let coloured = RwSignal::new(false);
     Effect::new(move |_| coloured.set(true));
-    let highlighted = move || {
-        text.with(|t| {
-            t.split('\n')
-                .map(|line| {
-                    let spans = yaml_spans(line)
-                        .into_iter()
-                        .map(|(class, piece)| view! { <span class=class>{piece}</span> })
-                        .collect_view();
-                    view! { {spans} "\n" }
-                })
-                .collect_view()
-        })
-    };
+    let highlighted = move || text.with(|t| yaml_html(t));
 
     view! {
         <p class="muted">"File: " <code>{f.path.clone()}</code></p>
         <div class="editor" class:coloured=move || coloured.get()>
-            <div class="gutter" aria-hidden="true">{gutter}</div>
+            <div class="gutter" aria-hidden="true" inner_html=gutter></div>
             <div class="code">
-                <pre class="highlight" aria-hidden="true">{highlighted}</pre>
+                <pre class="highlight" aria-hidden="true" inner_html=highlighted></pre>
                 <textarea
                     id="config-text"
                     aria-label="backup_config.yml"

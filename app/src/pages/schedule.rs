@@ -78,10 +78,14 @@ fn ScheduleBody(v: ScheduleView) -> impl IntoView {
             save.dispatch((cron.get_untracked(), enabled.get_untracked(), version.get_untracked()));
         }>
             <label for="cron">"Cron expression " <span class="muted">"(minute hour day-of-month month day-of-week; Sunday is 0 or 7)"</span></label>
+            // `value`/`checked` for the page as the server sends it (read without JavaScript), `prop:`
+            // for the live form.
             <input id="cron" name="cron" autocomplete="off" spellcheck="false"
+                value=cron.get_untracked()
                 prop:value=move || cron.get() on:input=move |ev| cron.set(event_target_value(&ev))/>
             <label class="check">
-                <input type="checkbox" name="enabled" prop:checked=move || enabled.get()
+                <input type="checkbox" name="enabled" checked=enabled.get_untracked()
+                    prop:checked=move || enabled.get()
                     on:change=move |ev| enabled.set(event_target_checked(&ev))/>
                 " Run backups on this schedule"
             </label>

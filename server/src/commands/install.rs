@@ -248,6 +248,13 @@ fn try_install(args: &InstallArgs) -> Result<(), InstallError> {
     let binary = layout.staged(&layout.binary());
     put(&binary, &bytes, 0o755)?;
     println!("installed {}", binary.display());
+    if !crate::embedded_site::present() {
+        eprintln!(
+            "warning: this binary does not carry the web app (a development build): the pages \
+             will not come alive unless `serve --site DIR` names a built site; install from a \
+             release archive (scripts/package) instead"
+        );
+    }
     for item in layout.files()? {
         let path = layout.staged(&item.path);
         put(&path, &item.content, item.mode)?;
