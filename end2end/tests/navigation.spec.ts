@@ -24,17 +24,23 @@ function writeConfig(server: TestServer): void {
   );
 }
 
-/** Counts the tab's document loads and WebSockets from now on. */
-function watch(page: Page): { documents: () => number; sockets: () => number } {
+/** Counts the tab's document loads and WebSockets from now on, and keeps its script errors (a
+ * panic in the WASM, a hydration mismatch). */
+function watch(page: Page): { documents: () => number; sockets: () => number; errors: string[] } {
   let documents = 0;
   let sockets = 0;
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console error: ${m.text()}`);
+  });
   page.on('request', (r) => {
     if (r.isNavigationRequest() && r.frame() === page.mainFrame()) documents += 1;
   });
   page.on('websocket', () => {
     sockets += 1;
   });
-  return { documents: () => documents, sockets: () => sockets };
+  return { documents: () => documents, sockets: () => sockets, errors };
 }
 
 async function heading(page: Page, name: string | RegExp): Promise<void> {
@@ -128,6 +134,8 @@ test('every page, back/forward, the forms and a whole run, without a document lo
     expect(seen.documents()).toBe(0);
     expect(seen.sockets()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { walk: string }).walk)).toBe('one document');
+    // Every page hydrated cleanly, the settings pages from the server's rendering too.
+    expect(seen.errors).toEqual([]);
 
     // Sign out and in again: the header follows (no feed signed out, a live one signed in).
     await page.getByRole('button', { name: 'Sign out' }).click();
