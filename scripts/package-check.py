@@ -65,12 +65,13 @@ def free_port():
 
 
 def get(url, headers=None):
+    """(status, headers (looked up case-insensitively), body)."""
     req = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, e.headers, e.read()
 
 
 def check_units(root, bin_path):
@@ -133,8 +134,9 @@ def serve_and_scrape(binary, data, started):
     env = dict(os.environ, MNEMOSYNCE_ADMIN_PASSWORD="package check password")
     for k in ("LEPTOS_SITE_ROOT", "LEPTOS_OUTPUT_NAME", "LEPTOS_SITE_ADDR", "LEPTOS_HASH_FILES"):
         env.pop(k, None)
+    # The data folder named relative to the working folder, as an owner typing `--data data` would.
     child = subprocess.Popen(
-        [binary, "--data", data, "serve", "--addr", f"127.0.0.1:{port}"],
+        [binary, "--data", os.path.relpath(data, cwd), "serve", "--addr", f"127.0.0.1:{port}"],
         cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
@@ -218,6 +220,8 @@ def main():
                     fail(f"{name}.tar.gz has no {rel}")
             binary = os.path.join(top, "mnemosynce")
             file_type = run(["file", "-b", binary]) if shutil.which("file") else ""
+            if file_type and "statically linked" not in file_type and "static-pie" not in file_type:
+                fail(f"{name}: the binary is not static: {file_type}")
             arch = target.split("-")[0]
             emulator = None if arch == host else shutil.which(f"qemu-{arch}")
             if arch != host and not emulator:

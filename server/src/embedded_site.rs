@@ -45,6 +45,8 @@ pub fn unpack(data: &Path) -> Result<Option<Unpacked>, UnpackError> {
     if !present() {
         return Ok(None);
     }
+    // Absolute: Leptos finds hash.txt by joining its path to the binary's folder.
+    let data = std::path::absolute(data).map_err(|e| UnpackError::Write(data.to_path_buf(), e))?;
     let parent = data.join("site");
     let name = format!("{}-{}", env!("MNEMOSYNCE_COMMIT"), SITE.len());
     let root = parent.join(&name);

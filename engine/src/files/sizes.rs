@@ -73,7 +73,9 @@ impl Measure {
                 continue;
             }
             self.files += 1;
-            let nlink = st.st_nlink;
+            // `nlink_t` is u64 on x86_64 and u32 on aarch64.
+            #[allow(clippy::useless_conversion)]
+            let nlink = u64::from(st.st_nlink);
             let e = self
                 .inodes
                 .entry((st.st_dev, st.st_ino))

@@ -38,7 +38,8 @@ fn timespecs(mtime: Time) -> [libc::timespec; 2] {
             tv_nsec: libc::UTIME_OMIT,
         },
         libc::timespec {
-            tv_sec: mtime.sec as libc::time_t,
+            // `as _`: the field's own type (`time_t`, whose alias libc deprecates on musl).
+            tv_sec: mtime.sec as _,
             tv_nsec: mtime.nsec as _,
         },
     ]
