@@ -6,8 +6,9 @@
 //! the newest good snapshot, the snapshot count and the store size; runs by outcome. The server adds
 //! its own process figures with the same writer. Times are Unix seconds; sizes bytes.
 
-use crate::history::{History, HistoryError};
+use crate::history::{History, HistoryError, TaskRunRow};
 use crate::model::config::Config;
+use crate::model::overview::TaskOverview;
 use crate::model::Status;
 use crate::overview::task_overviews;
 use chrono::{DateTime, Utc};
@@ -60,6 +61,19 @@ impl Exposition {
             self.text.push('}');
         }
         let _ = writeln!(self.text, " {}", number(value));
+    }
+
+    /// A gauge family with one sample per task (label `task`).
+    pub fn per_task<'a>(
+        &mut self,
+        name: &str,
+        help: &str,
+        samples: impl IntoIterator<Item = (&'a str, f64)>,
+    ) {
+        self.family(name, "gauge", help);
+        for (task, value) in samples {
+            self.sample(name, &[("task", task)], value);
+        }
     }
 
     /// The whole text.
@@ -123,43 +137,29 @@ pub async fn backup_metrics(
             }
         }
     }
-    out.family(
+    // One gauge per task for each figure the task has (a task that never ran has no last run).
+    let rows: Vec<_> = tasks.iter().zip(&last_runs).collect();
+    let last = |f: fn(&TaskRunRow) -> Option<f64>| {
+        rows.iter()
+            .filter_map(move |(t, (run, _))| Some((t.name.as_str(), f(run.as_ref()?)?)))
+            .collect::<Vec<_>>()
+    };
+    out.per_task(
         "mnemosynce_task_last_run_start_timestamp_seconds",
-        "gauge",
         "When the task's last run started.",
+        last(|l| Some(seconds(l.started_at))),
     );
-    for (task, (last, _)) in tasks.iter().zip(&last_runs) {
-        if let Some(last) = last {
-            out.sample(
-                "mnemosynce_task_last_run_start_timestamp_seconds",
-                &[("task", &task.name)],
-                seconds(last.started_at),
-            );
-        }
-    }
-    out.family(
+    out.per_task(
         "mnemosynce_task_last_run_duration_seconds",
-        "gauge",
         "How long the task's last finished run took.",
+        last(|l| took(l.started_at, l.finished_at)),
     );
-    for (task, (last, _)) in tasks.iter().zip(&last_runs) {
-        if let Some(d) = last
-            .as_ref()
-            .and_then(|l| took(l.started_at, l.finished_at))
-        {
-            out.sample(
-                "mnemosynce_task_last_run_duration_seconds",
-                &[("task", &task.name)],
-                d,
-            );
-        }
-    }
     out.family(
         "mnemosynce_task_last_step_duration_seconds",
         "gauge",
         "How long each step of the task's last run took.",
     );
-    for (task, (_, steps)) in tasks.iter().zip(&last_runs) {
+    for (task, (_, steps)) in &rows {
         for step in steps {
             if let Some(d) = took(step.started_at, step.finished_at) {
                 out.sample(
@@ -170,86 +170,42 @@ pub async fn backup_metrics(
             }
         }
     }
-    out.family(
+    out.per_task(
         "mnemosynce_task_last_run_files_copied",
-        "gauge",
         "Files the task's last run copied into its snapshot (the others were hard-linked).",
+        last(|l| Some(l.stats.files_transferred as f64)),
     );
-    for (task, (last, _)) in tasks.iter().zip(&last_runs) {
-        if let Some(last) = last {
-            out.sample(
-                "mnemosynce_task_last_run_files_copied",
-                &[("task", &task.name)],
-                last.stats.files_transferred as f64,
-            );
-        }
-    }
-    out.family(
+    out.per_task(
         "mnemosynce_task_last_run_bytes_copied",
-        "gauge",
         "Bytes the task's last run copied into its snapshot.",
+        last(|l| Some(l.stats.bytes_transferred as f64)),
     );
-    for (task, (last, _)) in tasks.iter().zip(&last_runs) {
-        if let Some(last) = last {
-            out.sample(
-                "mnemosynce_task_last_run_bytes_copied",
-                &[("task", &task.name)],
-                last.stats.bytes_transferred as f64,
-            );
-        }
-    }
-    out.family(
+    let each = |f: fn(&TaskOverview) -> Option<f64>| {
+        tasks
+            .iter()
+            .filter_map(move |t| Some((t.name.as_str(), f(t)?)))
+            .collect::<Vec<_>>()
+    };
+    out.per_task(
         "mnemosynce_task_last_snapshot_timestamp_seconds",
-        "gauge",
         "When the task's newest complete snapshot was taken (alert when it gets old).",
+        each(|t| t.last_snapshot_at.map(seconds)),
     );
-    for task in &tasks {
-        if let Some(at) = task.last_snapshot_at {
-            out.sample(
-                "mnemosynce_task_last_snapshot_timestamp_seconds",
-                &[("task", &task.name)],
-                seconds(at),
-            );
-        }
-    }
-    out.family(
+    out.per_task(
         "mnemosynce_task_stale",
-        "gauge",
         "1 when the task has no good snapshot within report.stale_after_days.",
+        each(|t| Some(f64::from(u8::from(t.stale)))),
     );
-    for task in &tasks {
-        out.sample(
-            "mnemosynce_task_stale",
-            &[("task", &task.name)],
-            f64::from(u8::from(task.stale)),
-        );
-    }
-    out.family(
+    out.per_task(
         "mnemosynce_task_snapshots",
-        "gauge",
         "Snapshots of the task in the store.",
+        each(|t| Some(t.snapshot_count as f64)),
     );
-    for task in &tasks {
-        out.sample(
-            "mnemosynce_task_snapshots",
-            &[("task", &task.name)],
-            task.snapshot_count as f64,
-        );
-    }
-    out.family(
+    out.per_task(
         "mnemosynce_task_store_bytes",
-        "gauge",
         "Disk space of the task's folder in the store (every file once), measured after its last run.",
+        each(|t| t.store_bytes.map(|b| b as f64)),
     );
-    for task in &tasks {
-        if let Some(bytes) = task.store_bytes {
-            out.sample(
-                "mnemosynce_task_store_bytes",
-                &[("task", &task.name)],
-                bytes as f64,
-            );
-        }
-    }
 
     let counts = history.backup_run_counts().await?;
     out.family(

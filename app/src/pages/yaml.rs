@@ -125,9 +125,18 @@ mod tests {
     fn the_html_of_a_text_escapes_every_piece() {
         let html = yaml_html("name: \"<script>alert('x')</script>\" # a & b");
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{html}");
-        assert!(html.contains("<span class=\"comment\"># a &amp; b</span>"), "{html}");
-        assert!(html.starts_with("<span class=\"key\">name</span>"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"comment\"># a &amp; b</span>"),
+            "{html}"
+        );
+        assert!(
+            html.starts_with("<span class=\"key\">name</span>"),
+            "{html}"
+        );
         assert!(html.ends_with('\n'));
     }
 

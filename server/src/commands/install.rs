@@ -232,7 +232,16 @@ fn make_dirs(dir: &Path) -> std::io::Result<()> {
 
 /// `mnemosynce install`
 pub fn install(args: &InstallArgs) -> ExitCode {
-    match try_install(args) {
+    exit_code(try_install(args))
+}
+
+/// `mnemosynce uninstall`
+pub fn uninstall(args: &InstallArgs) -> ExitCode {
+    exit_code(try_uninstall(args))
+}
+
+fn exit_code(result: Result<(), InstallError>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -305,17 +314,6 @@ fn try_install(args: &InstallArgs) -> Result<(), InstallError> {
     println!("  [Service] Environment=MNEMOSYNCE_ADDR=0.0.0.0:3000, and put HTTPS in front (README, \"Behind a reverse proxy\").");
     println!("  Without the web app: systemctl enable --now mnemosynce-run.timer (every night at 02:00).");
     Ok(())
-}
-
-/// `mnemosynce uninstall`
-pub fn uninstall(args: &InstallArgs) -> ExitCode {
-    match try_uninstall(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_FAILURE)
-        }
-    }
 }
 
 fn try_uninstall(args: &InstallArgs) -> Result<(), InstallError> {
