@@ -37,23 +37,31 @@ pub async fn healthz(
             }
             Err(why) => {
                 code = StatusCode::SERVICE_UNAVAILABLE;
-                body["status"] = why.into();
+                body["status"] = why.to_string().into();
             }
         }
     }
     (code, Json(body))
 }
 
-/// The stale tasks, or why the backups' state cannot be told (a short word: no details for a
-/// caller without a session).
-async fn tasks_current(state: &AppState) -> Result<Vec<String>, &'static str> {
-    let config = engine::config::load_usable(&state.backend.config_path)
-        .map_err(|_| "configuration error")?;
-    let tz = engine::config::resolve_timezone(&config).map_err(|_| "configuration error")?;
+/// Why the backups' state cannot be told: a short phrase, no details for a caller without a session.
+#[derive(Debug, thiserror::Error)]
+enum Untold {
+    #[error("configuration error")]
+    Config,
+    #[error("history unreadable")]
+    History,
+}
+
+/// The stale tasks, or why they cannot be told.
+async fn tasks_current(state: &AppState) -> Result<Vec<String>, Untold> {
+    let config =
+        engine::config::load_usable(&state.backend.config_path).map_err(|_| Untold::Config)?;
+    let tz = engine::config::resolve_timezone(&config).map_err(|_| Untold::Config)?;
     let tasks =
         engine::overview::task_overviews(&config, &state.backend.history, tz, chrono::Utc::now())
             .await
-            .map_err(|_| "history unreadable")?;
+            .map_err(|_| Untold::History)?;
     Ok(tasks
         .into_iter()
         .filter(|t| t.stale)
