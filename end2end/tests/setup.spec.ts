@@ -1,6 +1,6 @@
 // The setup wizard as a new owner meets it: an empty data directory → configuration (a bad one first:
 // its errors at their lines, nothing saved) → schedule → the first backup, followed live in the
-// wizard → dashboard; then the same with an SSH source
+// wizard (and a second run cancelled from the wizard) → dashboard; then the same with an SSH source
 // against a real sshd (scripts/fixtures/sshd): generate a key, authorize it, trust the host, test,
 // run. And a schedule one minute ahead that really starts a run, seen in History.
 import { test, expect, Page } from '@playwright/test';
@@ -114,6 +114,20 @@ test('a new owner sets up a local backup with the wizard: bad config refused at 
     await expect(result).toContainText('20.0 KB');
     await expect(result.getByRole('link', { name: /^20\d\d-/ })).toBeVisible();
     await shot(page, '5-first-backup-done');
+
+    // *Run again* with a new, bigger file (200 KB at 8 KiB/s), cancelled from the wizard itself: the
+    // wizard comes back to this step, the run ends cancelled, the first snapshot is still shown.
+    writeFileSync(join(source, 'video.bin'), Buffer.alloc(200_000, 5));
+    await page.getByRole('button', { name: 'Run again' }).click();
+    const again = page.locator('.first-run[data-state="running"]');
+    await expect(again.locator('.live-task[data-task="Photos"]')).toBeVisible({ timeout: 15_000 });
+    const cancelledRun = (await again.getByRole('link', { name: 'Open the run' }).getAttribute('href')) ?? '';
+    await again.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page).toHaveURL(/\/welcome\?step=first-run$/);
+    await expect(result).toContainText('Your first snapshot is there.', { timeout: 30_000 });
+    await expect(page.locator('.first-run[data-state="running"]')).toHaveCount(0);
+    const cancelled = await page.request.get(server.url + cancelledRun);
+    expect(await cancelled.text()).toMatch(/data-status="cancelled"/);
 
     // Done: the dashboard without the strip, the task listed.
     await expect(page.locator('.wizard-steps li[data-state="todo"]')).toHaveCount(0);
