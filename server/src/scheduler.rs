@@ -429,36 +429,38 @@ mod tests {
         assert_eq!(all[2].0, Trigger::CatchUp, "{all:?}");
     }
 
+    /// Looks for a missed start at `now`, lets what it started finish; the runs recorded then.
+    async fn runs_after_catch_up(
+        (history, manager, scheduler): &(History, Arc<RunManager>, Arc<Scheduler>),
+        now: DateTime<Utc>,
+    ) -> usize {
+        scheduler.catch_up(now).await;
+        assert!(manager.wait_idle(Duration::from_secs(60)).await);
+        runs(history).await.len()
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn no_catch_up_when_turned_off_on_a_new_install_or_when_nothing_was_missed() {
         let now = Utc::now();
         // Turned off: the missed start stays missed.
         let tmp = tempfile::tempdir().unwrap();
-        let (history, manager, scheduler) =
-            setup(tmp.path(), "30 8 * * *", "  catch_up: false\n").await;
-        ran_at(&history, now - chrono::TimeDelta::days(3)).await;
-        scheduler.catch_up(now).await;
-        assert!(manager.wait_idle(Duration::from_secs(60)).await);
-        assert_eq!(runs(&history).await.len(), 1);
+        let off = setup(tmp.path(), "30 8 * * *", "  catch_up: false\n").await;
+        ran_at(&off.0, now - chrono::TimeDelta::days(3)).await;
+        assert_eq!(runs_after_catch_up(&off, now).await, 1);
 
         // A new install (no run yet): the first backup is the owner's, from the wizard.
         let tmp = tempfile::tempdir().unwrap();
-        let (history, manager, scheduler) = setup(tmp.path(), "* * * * *", "").await;
-        scheduler.catch_up(now).await;
-        assert!(manager.wait_idle(Duration::from_secs(60)).await);
-        assert!(runs(&history).await.is_empty());
+        let new = setup(tmp.path(), "* * * * *", "").await;
+        assert_eq!(runs_after_catch_up(&new, now).await, 0);
 
         // A run after the last start: nothing was missed (every minute, the last one ran).
-        ran_at(&history, now - chrono::TimeDelta::seconds(30)).await;
-        scheduler.catch_up(now).await;
-        assert!(manager.wait_idle(Duration::from_secs(60)).await);
-        assert_eq!(runs(&history).await.len(), 1);
+        ran_at(&new.0, now - chrono::TimeDelta::seconds(30)).await;
+        assert_eq!(runs_after_catch_up(&new, now).await, 1);
+
         // Once a year, and the run was yesterday.
-        let tmp2 = tempfile::tempdir().unwrap();
-        let (history2, manager2, scheduler2) = setup(tmp2.path(), "30 8 1 1 *", "").await;
-        ran_at(&history2, now - chrono::TimeDelta::days(1)).await;
-        scheduler2.catch_up(now).await;
-        assert!(manager2.wait_idle(Duration::from_secs(60)).await);
-        assert_eq!(runs(&history2).await.len(), 1);
+        let tmp = tempfile::tempdir().unwrap();
+        let yearly = setup(tmp.path(), "30 8 1 1 *", "").await;
+        ran_at(&yearly.0, now - chrono::TimeDelta::days(1)).await;
+        assert_eq!(runs_after_catch_up(&yearly, now).await, 1);
     }
 }
