@@ -296,23 +296,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn due_minutes_in_the_zone_start_runs_edits_are_followed_and_a_busy_start_is_skipped() {
         let tmp = tempfile::tempdir().unwrap();
-        let (store, source) = (tmp.path().join("store"), tmp.path().join("source"));
-        std::fs::create_dir_all(&store).unwrap();
-        std::fs::create_dir_all(&source).unwrap();
-        std::fs::write(source.join("photo.jpg"), b"jpeg").unwrap();
-        let data = DataDir::new(tmp.path().join("data"));
-        std::fs::create_dir_all(data.root()).unwrap();
-        let config = data.config_file();
         // Kathmandu is UTC+05:45: 08:30 there is 02:45 UTC.
-        write_config(&config, &store, &source, "30 8 * * *");
-        let history = History::open(&data.database()).await.unwrap();
-        let manager = Arc::new(RunManager::new(
-            data.clone(),
-            history.clone(),
-            config.clone(),
-            Arc::new(FeedHub::new()),
-        ));
-        let scheduler = Scheduler::new(manager.clone(), history.clone(), config.clone());
+        let (history, manager, scheduler) = setup(tmp.path(), "30 8 * * *", "").await;
+        // What `setup` made, for the hand edit and the run lock below.
+        let (store, source) = (tmp.path().join("store"), tmp.path().join("source"));
+        let data = DataDir::new(tmp.path().join("data"));
+        let config = data.config_file();
 
         // The expression read in UTC is not due; read in the zone it is, once per minute.
         scheduler.tick(utc(7, 8, 30)).await;
